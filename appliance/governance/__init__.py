@@ -1,0 +1,1 @@
+"""Rollout phases, approvals, the audit trail and feedback."""

@@ -1,0 +1,1 @@
+"""Durable job queue and the worker that runs jobs."""
