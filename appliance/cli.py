@@ -56,9 +56,15 @@ def config() -> None:
 
 @config.command("show")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--markdown", is_flag=True, help="Print the README's table of every setting."
+)
 @pass_context
-def config_show(ctx: Context, as_json: bool) -> None:
+def config_show(ctx: Context, as_json: bool, markdown: bool) -> None:
     """Print the effective settings, secrets masked."""
+    if markdown:
+        click.echo(settings_table())
+        return
     rows = list(ctx.settings.masked())
     if as_json:
         click.echo(json.dumps({name: value for name, value, _ in rows}, indent=2))
@@ -67,6 +73,19 @@ def config_show(ctx: Context, as_json: bool) -> None:
     for name, value, help_text in rows:
         click.echo(f"{name:<{width}}  {value or '-'}")
         click.echo(f"{'':<{width}}  {help_text}", err=False)
+
+
+def settings_table() -> str:
+    """Return the Markdown table of every setting, its default and its help."""
+    lines = ["| variable | default | what it does |", "| --- | --- | --- |"]
+    for f in Settings.declared():
+        default = "" if f.default is None else f"`{f.default}`"
+        if f.metadata["secret"]:
+            default = "(secret, no default)"
+        lines.append(
+            f"| `{Settings.env_name(f.name)}` | {default} | {f.metadata['help']} |"
+        )
+    return "\n".join(lines)
 
 
 @cli.group()

@@ -1,0 +1,1 @@
+"""Scrubbing personal data from everything that reaches the model."""
