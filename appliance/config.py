@@ -27,6 +27,8 @@ from typing import Any
 from appliance.errors import ConfigError
 
 ENV_PREFIX = "APPLIANCE_"
+# Variables under this prefix belong to the test suite, not to the appliance.
+TEST_PREFIX = "APPLIANCE_TEST_"
 MASK = "********"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -119,6 +121,37 @@ class Settings:
         False, "Whether the worker polls get_incidents for new or changed incidents."
     )
     poll_interval_seconds: float = _setting(60.0, "How often the poller asks XDR.")
+    xdr_extra_data_per_minute: float = _setting(
+        10.0, "Client-side limit of get_incident_extra_data calls a minute."
+    )
+    xdr_xql_parallel: int = _setting(4, "Most XQL queries running at once.")
+    xdr_max_attempts: int = _setting(
+        6, "Tries of one XDR call on 429, 5xx, rate limits and timeouts."
+    )
+    xdr_backoff_base_seconds: float = _setting(
+        0.5, "First retry delay of an XDR call; doubles each try, with jitter."
+    )
+    xdr_backoff_max_seconds: float = _setting(
+        30.0, "Longest retry delay of an XDR call."
+    )
+    webhook_max_body_bytes: int = _setting(
+        262_144, "Largest XDR connector webhook body accepted, in bytes."
+    )
+    poll_overlap_seconds: float = _setting(
+        300.0, "How far each poll reaches back before the cursor, for late updates."
+    )
+    outbox_batch_size: int = _setting(
+        20, "Write-backs the outbox sender sends per round."
+    )
+    outbox_max_attempts: int = _setting(
+        50, "Tries of one write-back before it is marked failed for an operator."
+    )
+    xdr_sandbox_bind: str = _setting(
+        "127.0.0.1:8081", "Address `appliance xdr-sandbox` listens on."
+    )
+    xdr_sandbox_fault_rate: float = _setting(
+        0.0, "Share of sandbox calls answered with an injected fault (0 to 1)."
+    )
 
     # --- model runtime --------------------------------------------------------------
     llm_backend: str = _setting(
@@ -136,6 +169,15 @@ class Settings:
         "URL of a vLLM OpenAI-compatible server an operator runs; blank means "
         "the appliance starts its own.",
     )
+    vllm_executable: str = _setting(
+        "vllm", "The vllm command the appliance starts its vLLM server with."
+    )
+    vllm_start_timeout_seconds: float = _setting(
+        600.0, "How long a starting vLLM server may take to answer."
+    )
+    vllm_max_concurrency: int = _setting(
+        16, "Requests sent to vLLM at once, so the GPU batches them."
+    )
 
     # --- privacy ----------------------------------------------------------------------
     vault_retention_days: int = _setting(
@@ -145,6 +187,95 @@ class Settings:
     # --- governance -----------------------------------------------------------------
     rollout_phase: str = _setting(
         "read_only", "Default rollout phase: read_only, suggest or automate."
+    )
+    automate_min_confidence: float = _setting(
+        0.9, "Lowest confidence at which the automate phase applies a change itself."
+    )
+    automate_hourly_limits: str = _setting(
+        "informational=20,low=10,medium=5",
+        "Automated changes allowed per hour by incident severity; others never.",
+    )
+    automate_max_per_hour: int = _setting(
+        20, "Automated changes allowed per hour per tenant, all severities together."
+    )
+    automate_resolve_comment: str = _setting(
+        "Closed by the appliance: false positive above the confidence threshold.",
+        "Resolve comment an automated false-positive closure must carry.",
+    )
+    approval_expiry_hours: float = _setting(
+        72.0, "Hours a proposed change waits for a decision before it expires."
+    )
+    minutes_saved_per_task: str = _setting(
+        "triage=10,root_cause=15,response=10,closure=5,hunting=20",
+        "Assumed analyst minutes one useful AI result saves, by task.",
+    )
+    metrics_token: str | None = _setting(
+        None,
+        "Bearer token /metrics requires; blank leaves it open (firewall it).",
+        secret=True,
+    )
+
+    # --- accounts and sessions ------------------------------------------------------
+    session_lifetime_minutes: int = _setting(480, "Minutes a signed-in session lasts.")
+    session_cookie_secure: bool = _setting(
+        True, "Send the session cookie over HTTPS only (turn off only for local tests)."
+    )
+    login_max_failures: int = _setting(
+        5, "Failed sign-ins per username or client within the window before refusal."
+    )
+    login_window_seconds: int = _setting(
+        900, "Window over which failed sign-ins are counted."
+    )
+    sso_user_header: str | None = _setting(
+        None,
+        "Header a trusted reverse proxy sets to the signed-in user; blank is off.",
+    )
+    sso_trusted_proxies: str | None = _setting(
+        None, "Comma-separated addresses of the reverse proxies trusted for SSO."
+    )
+    sso_default_role: str = _setting(
+        "viewer", "Role of an SSO user who has no account of their own."
+    )
+
+    # --- enrichment -----------------------------------------------------------------
+    enrich_cache_ttl_seconds: float = _setting(
+        300.0, "How long an enrichment source's data is reused before it is re-read."
+    )
+    enrich_cmdb_path: str | None = _setting(
+        None,
+        "CMDB export (CSV or JSON) to read assets from; blank means the last one "
+        "imported with `appliance enrich import cmdb`.",
+    )
+    enrich_cmdb_url: str | None = _setting(
+        None,
+        "URL template of an HTTP JSON asset service, with {hostname}; blank means none.",
+    )
+    enrich_cmdb_field_map: str | None = _setting(
+        None,
+        "JSON object mapping asset fields (owner, business_unit, criticality, ...) to "
+        "the service's field names (dotted paths allowed).",
+    )
+    enrich_http_timeout_seconds: float = _setting(
+        5.0, "Timeout of one request to an HTTP enrichment source."
+    )
+
+    # --- retrieval --------------------------------------------------------------------
+    retrieval_ann_threshold: int = _setting(
+        50_000,
+        "Past incidents above which the similar-incident index is approximate (HNSW) "
+        "instead of exact.",
+    )
+    retrieval_hnsw_ef_search: int = _setting(
+        128, "HNSW search breadth of the similar-incident index (recall against speed)."
+    )
+    retrieval_max_age_days: int = _setting(
+        365, "Past incidents older than this are not offered as similar."
+    )
+    retrieval_top_k: int = _setting(5, "How many similar past incidents to return.")
+    embedding_model_path: str | None = _setting(
+        None,
+        "Directory of the sentence-transformers embedding model; blank means the "
+        "packaged all-MiniLM-L6-v2.",
     )
 
     @classmethod
@@ -241,7 +372,11 @@ def load_settings(
         else:
             values[name] = coerced
 
-    env_values = {k: v for k, v in env.items() if k.startswith(ENV_PREFIX)}
+    env_values = {
+        k: v
+        for k, v in env.items()
+        if k.startswith(ENV_PREFIX) and not k.startswith(TEST_PREFIX)
+    }
     overrides = dict(overrides or {})
     settings_file = overrides.get("settings_file") or env_values.get(
         Settings.env_name("settings_file")

@@ -1,0 +1,1 @@
+"""Cortex XDR: API client, payload models, poller, write-back and local sandbox."""

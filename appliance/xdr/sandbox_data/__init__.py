@@ -1,0 +1,1 @@
+"""Sample incidents of the local Cortex XDR sandbox (extra-data replies)."""
