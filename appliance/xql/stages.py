@@ -6,7 +6,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from appliance.xql.ast import Assign, Expr, FieldItem, Literal, Stage
-from appliance.xql.catalogue import CONFIG_KEYS, IPLOC_ATTRIBUTES, JOIN_OPTIONS
+from appliance.xql.catalogue import (
+    CONFIG_KEYS,
+    IPLOC_ATTRIBUTES,
+    JOIN_OPTIONS,
+    STAGES,
+)
 from appliance.xql.lexer import Kind, Token
 
 if TYPE_CHECKING:
@@ -273,6 +278,8 @@ def _free_form(parser: Parser) -> None:
             break
         if not opened and token.is_op(")"):
             break
+        if not opened and _starts_stage(parser, token):
+            break
         parser.advance()
         if token.is_op("("):
             opened.append(token)
@@ -280,6 +287,14 @@ def _free_form(parser: Parser) -> None:
             opened.pop()
     if opened:
         parser.close_paren(opened[-1], "the parenthesis")
+
+
+def _starts_stage(parser: Parser, token: Token) -> bool:
+    """Return whether ``token`` looks like the keyword of a stage missing its ``|``."""
+    if token.kind is not Kind.IDENT or token.text.lower() not in STAGES:
+        return False
+    before = parser.tokens[parser.pos - 1]
+    return not before.is_op("=", ",") and not parser.peek(1).is_op("=")
 
 
 def _call(parser: Parser, stage: Stage) -> None:
