@@ -84,11 +84,10 @@ class Database:
     @contextmanager
     def read_session(self) -> Iterator[Session]:
         """Open a session for reading; it never takes the write lock."""
+        # Closing ends the transaction without expiring what was loaded, so objects
+        # read here stay usable after the block.
         with self._read() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     def dispose(self) -> None:
         """Close every pooled connection (after a fork, or at shutdown)."""

@@ -119,14 +119,14 @@ def claim(
 ) -> Job | None:
     """Lease the next runnable job to ``worker_id``, or return None.
 
-    A job whose previous holder let its lease expire is claimed again. One that has
-    used all its attempts this way is moved to the dead-letter state instead.
+    A job whose previous holder let its lease expire is claimed again, unless it used
+    all its attempts: :func:`reap_exhausted`, which workers run now and then, moves
+    those to the dead-letter state.
     """
-    reap_exhausted(db)
     now = utcnow()
     pick = (
         select(Job.id)
-        .where(_claimable(now, kinds))
+        .where(_claimable(now, kinds), Job.attempts < Job.max_attempts)
         .order_by(Job.priority, Job.run_after, Job.id)
         .limit(1)
     )
@@ -143,14 +143,11 @@ def claim(
             attempts=Job.attempts + 1,
             updated_at=now,
         )
-        .returning(Job.id)
+        .returning(Job)
         .execution_options(synchronize_session=False)
     )
     with db.session() as session:
-        job_id = session.scalar(statement)
-        if job_id is None:
-            return None
-        job = session.get(Job, job_id)
+        job = session.scalars(statement).one_or_none()
 
     if job is not None:
         logger.info(

@@ -98,7 +98,11 @@ class Worker:
         )
         self._beat("idle")
         ran = 0
+        next_reap = 0.0
         while not self._stopping.is_set():
+            if time.monotonic() >= next_reap:
+                queue.reap_exhausted(self.db)
+                next_reap = time.monotonic() + self.settings.job_lease_seconds / 2
             self._run_duties()
             job = queue.claim(
                 self.db,
@@ -161,7 +165,12 @@ class Worker:
             elif "error" in outcome:
                 self._record_failure(job, outcome["error"], outcome["trace"])
             else:
-                self._record_success(ctx, outcome.get("result"))
+                try:
+                    self._record_success(ctx, outcome.get("result"))
+                except Exception as exc:
+                    # The completing transaction rolled back; the job is still ours
+                    # and running, so it fails this attempt like a handler error.
+                    self._record_failure(job, exc, traceback.format_exc())
             logger.info(
                 "job attempt ended",
                 extra={"duration_s": round(time.monotonic() - started, 3)},
