@@ -19,13 +19,14 @@ from appliance.config import Settings, load_settings
 from appliance.db.engine import Database
 from appliance.errors import ApplianceError, error_body
 from appliance.log import configure_logging
+from appliance.privacy import api as privacy_api
 
 logger = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 # Every blueprint the app serves, in registration order.
-BLUEPRINTS = [health.bp, openapi.bp, jobs.bp]
+BLUEPRINTS = [health.bp, openapi.bp, jobs.bp, privacy_api.bp]
 
 
 def create_app(config: Settings | Mapping[str, object] | None = None) -> Flask:

