@@ -15,9 +15,17 @@ from werkzeug.exceptions import HTTPException
 from appliance.api import health, jobs, openapi
 from appliance.api.metrics import build_registry
 from appliance.app_state import EXTENSION, AppState
+from appliance.auth import accounts_api, keys_api, login_api
 from appliance.config import Settings, load_settings
 from appliance.db.engine import Database
 from appliance.errors import ApplianceError, error_body
+from appliance.governance import (
+    approvals_api,
+    audit_api,
+    feedback_api,
+    impact_api,
+    phases_api,
+)
 from appliance.log import configure_logging
 from appliance.privacy import api as privacy_api
 
@@ -26,7 +34,20 @@ logger = logging.getLogger(__name__)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 # Every blueprint the app serves, in registration order.
-BLUEPRINTS = [health.bp, openapi.bp, jobs.bp, privacy_api.bp]
+BLUEPRINTS = [
+    health.bp,
+    openapi.bp,
+    jobs.bp,
+    privacy_api.bp,
+    login_api.bp,
+    accounts_api.bp,
+    keys_api.bp,
+    approvals_api.bp,
+    feedback_api.bp,
+    audit_api.bp,
+    phases_api.bp,
+    impact_api.bp,
+]
 
 
 def create_app(config: Settings | Mapping[str, object] | None = None) -> Flask:

@@ -214,6 +214,11 @@ def demo(ctx: Context, once: bool, bind: str) -> None:
 
 def _add_commands() -> None:
     """Attach the commands that live beside their domains."""
+    from appliance.auth.commands import keys, users
+    from appliance.governance.commands import audit, phases
+
+    for group in (audit, phases, users, keys):
+        cli.add_command(group)
     from appliance.privacy.commands import scrub
 
     cli.add_command(scrub)

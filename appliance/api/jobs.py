@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from appliance.api.openapi import document
 from appliance.app_state import state
+from appliance.auth.guard import require_role
+from appliance.auth.roles import Role
 from appliance.db.tables import Job, JobState
 from appliance.errors import NotFound, ValidationFailed
 from appliance.jobs import queue
@@ -65,6 +67,7 @@ class JobList(BaseModel):
 @document(
     "List recent jobs, optionally by state.", tags=["jobs"], responses={200: JobList}
 )
+@require_role(Role.VIEWER)
 def list_jobs() -> ResponseReturnValue:
     """Return up to ``limit`` jobs (default 50), newest first."""
     wanted = request.args.get("state")
@@ -86,6 +89,7 @@ def list_jobs() -> ResponseReturnValue:
 
 @bp.get("/<int:job_id>")
 @document("Show one job.", tags=["jobs"], responses={200: JobOut, 404: "No such job"})
+@require_role(Role.VIEWER)
 def get_job(job_id: int) -> ResponseReturnValue:
     """Return one job with its progress, result or last error."""
     with state(current_app).db.read_session() as session:
@@ -103,6 +107,7 @@ def get_job(job_id: int) -> ResponseReturnValue:
     tags=["jobs"],
     responses={202: JobOut, 404: "No such job", 409: "Already finished"},
 )
+@require_role(Role.ANALYST)
 def cancel_job(job_id: int) -> ResponseReturnValue:
     """Cancel the job; a running job stops at its next heartbeat."""
     job = queue.cancel(state(current_app).db, job_id)

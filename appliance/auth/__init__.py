@@ -1,0 +1,1 @@
+"""Who may call the appliance: accounts, API keys, sessions, roles and CSRF."""
