@@ -182,6 +182,8 @@ def _check_csrf() -> None:
     """Refuse a state-changing browser request that lacks the session's token."""
     if request.method not in csrf.UNSAFE_METHODS or _bearer() is not None:
         return
+    if request.routing_exception is not None:
+        return  # no view will run; let the 404 or 405 speak
     view = current_app.view_functions.get(request.endpoint or "")
     if view is not None and getattr(view, csrf.EXEMPT_ATTRIBUTE, False):
         return

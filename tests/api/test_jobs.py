@@ -1,4 +1,17 @@
+import pytest
+
+from appliance.auth.roles import Role
 from appliance.jobs import queue
+from tests.fakes.access import make_key
+
+
+@pytest.fixture
+def client(app, settings):
+    """Return a test client that presents an analyst's API key scoped to jobs."""
+    key = make_key(app.extensions["appliance"].db, settings, Role.ANALYST, ["jobs"])
+    test_client = app.test_client()
+    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+    return test_client
 
 
 def _enqueue(app, kind="system.selftest"):
