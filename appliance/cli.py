@@ -222,6 +222,9 @@ def _add_commands() -> None:
     from appliance.privacy.commands import scrub
 
     cli.add_command(scrub)
+    from appliance.xql.commands import xql
+
+    cli.add_command(xql)
 
 
 def main() -> None:
