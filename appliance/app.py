@@ -26,6 +26,7 @@ from appliance.governance import (
     impact_api,
     phases_api,
 )
+from appliance.intake import webhook as intake_webhook
 from appliance.log import configure_logging
 from appliance.privacy import api as privacy_api
 
@@ -47,6 +48,7 @@ BLUEPRINTS = [
     audit_api.bp,
     phases_api.bp,
     impact_api.bp,
+    intake_webhook.bp,
 ]
 
 

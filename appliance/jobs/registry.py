@@ -18,6 +18,7 @@ from appliance.errors import PermanentJobError
 # module here; `appliance worker --import MODULE` adds plug-ins at run time.
 HANDLER_MODULES = [
     "appliance.jobs.builtin",
+    "appliance.xdr.ingest",
     "appliance.privacy.jobs",
 ]
 

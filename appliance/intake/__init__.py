@@ -1,0 +1,1 @@
+"""Intake of XDR incidents from connectors: verify, deduplicate, enqueue."""
