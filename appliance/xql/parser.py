@@ -384,6 +384,8 @@ class Parser:
             return inner
         if token.kind is Kind.IDENT and token.text.lower() not in RESERVED:
             return self._name_or_call(token)
+        if token.is_word(*WORD_OPERATORS) and self.peek(1).is_op("("):
+            return self._name_or_call(token)  # incidr(ip, "10.0.0.0/8")
         raise self.fail(
             token, f"expected a value, field or function, found {token.describe()}"
         )

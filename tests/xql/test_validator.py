@@ -245,3 +245,11 @@ def test_no_field_warnings_for_other_datasets():
 
     assert result.valid
     assert result.warnings == []
+
+
+def test_cidr_operators_also_work_as_functions():
+    result = validate(
+        'dataset = xdr_data | filter incidr(action_remote_ip, "10.0.0.0/8") = false'
+    )
+
+    assert result.errors == []
