@@ -25,16 +25,7 @@ def validate_command(as_json: bool) -> None:
 
     result = validate(sys.stdin.read())
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "valid": result.valid,
-                    "errors": [e.as_dict() for e in result.errors],
-                    "warnings": [w.as_dict() for w in result.warnings],
-                },
-                indent=2,
-            )
-        )
+        click.echo(json.dumps(result.as_dict(), indent=2))
     else:
         for warning in result.warnings:
             click.echo(f"warning: {warning}", err=True)

@@ -56,6 +56,14 @@ class Validation:
         """Return whether the query has no errors (warnings are allowed)."""
         return not self.errors
 
+    def as_dict(self) -> dict[str, object]:
+        """Return the outcome as JSON-ready data."""
+        return {
+            "valid": self.valid,
+            "errors": [e.as_dict() for e in self.errors],
+            "warnings": [w.as_dict() for w in self.warnings],
+        }
+
     def raise_for_errors(self) -> None:
         """Raise the first error as :class:`XqlSyntaxError`, if there is one."""
         if self.errors:

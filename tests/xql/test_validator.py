@@ -253,3 +253,13 @@ def test_cidr_operators_also_work_as_functions():
     )
 
     assert result.errors == []
+
+
+def test_the_corpus_xdr_data_queries_use_only_known_fields():
+    for record in _corpus():
+        if record["datasets"] != ["xdr_data"]:
+            continue
+        result = validate(str(record["xql_query"]))
+
+        unknown = [w for w in result.warnings if "unknown field" in w.reason]
+        assert unknown == [], record["id"]
