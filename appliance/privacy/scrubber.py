@@ -202,6 +202,8 @@ class Scrubber:
                 or _NOT_A_NAME.search(value)
                 or value.islower()
                 or len(value.strip()) < 3
+                # On a command line one capitalized word is usually a switch value.
+                or (kind is FieldKind.COMMAND_LINE and " " not in value.strip())
             ):
                 continue
             if not entity_type or self.policy.is_kept_value(value):
