@@ -1,4 +1,4 @@
-"""Planted personal data in every field type never reaches a prompt, log or audit row."""
+"""Planted personal data never reaches a prompt, a log line or an audit row."""
 
 from __future__ import annotations
 
@@ -59,7 +59,8 @@ def planted_alerts() -> list[dict[str, object]]:
                 "action_remote_ip": "185.199.108.153",
                 "actor_process_command_line": (
                     f"powershell.exe -File C:\\Users\\{PLANTED['path_user']}\\run.ps1"
-                    f" -p {SECRETS['password_flag']} --password={SECRETS['password_eq']}"
+                    f" -p {SECRETS['password_flag']}"
+                    f" --password={SECRETS['password_eq']}"
                 ),
                 "causality_actor_process_command_line": (
                     f'curl -H "Authorization: Bearer {SECRETS["bearer"]}" '
