@@ -1,0 +1,1 @@
+"""Alert correlation: cluster related alerts into grouped-incident suggestions."""
