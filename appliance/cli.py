@@ -172,6 +172,9 @@ def worker(
     runner = Worker(
         ctx.db, ctx.settings, kinds=list(kinds) or None, extra_modules=list(modules)
     )
+    from appliance.llm.activation import attach
+
+    attach(runner)
     runner.install_signal_handlers()
     runner.run(max_jobs=max_jobs, idle_exit=idle_exit)
 
@@ -214,6 +217,9 @@ def demo(ctx: Context, once: bool, bind: str) -> None:
 
 def _add_commands() -> None:
     """Attach the commands that live beside their domains."""
+    from appliance.llm.commands import models
+
+    cli.add_command(models)
     from appliance.auth.commands import keys, users
     from appliance.governance.commands import audit, phases
 

@@ -170,13 +170,18 @@ class Settings:
         "the appliance starts its own.",
     )
     vllm_executable: str = _setting(
-        "vllm", "The vllm command the appliance starts its vLLM server with."
+        "vllm",
+        "The vllm command the appliance starts its vLLM server with, or a Python "
+        "interpreter that has vllm installed.",
     )
     vllm_start_timeout_seconds: float = _setting(
         600.0, "How long a starting vLLM server may take to answer."
     )
     vllm_max_concurrency: int = _setting(
         16, "Requests sent to vLLM at once, so the GPU batches them."
+    )
+    llm_preload: bool = _setting(
+        False, "Whether a worker loads the model when it starts, not on first use."
     )
 
     # --- privacy ----------------------------------------------------------------------

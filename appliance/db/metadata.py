@@ -11,6 +11,7 @@ from appliance.db.base import Base
 # Each domain that owns tables lists its module here.
 TABLE_MODULES = [
     "appliance.db.tables",
+    "appliance.llm.tables",
     "appliance.xdr.tables",
     "appliance.governance.tables",
     "appliance.auth.tables",
