@@ -217,6 +217,12 @@ def demo(ctx: Context, once: bool, bind: str) -> None:
 
 def _add_commands() -> None:
     """Attach the commands that live beside their domains."""
+    from appliance.enrich.commands import attack, enrich
+    from appliance.retrieval.commands import index
+
+    cli.add_command(enrich)
+    cli.add_command(attack)
+    cli.add_command(index)
     from appliance.llm.commands import models
 
     cli.add_command(models)

@@ -11,6 +11,8 @@ from appliance.db.base import Base
 # Each domain that owns tables lists its module here.
 TABLE_MODULES = [
     "appliance.db.tables",
+    "appliance.enrich.tables",
+    "appliance.retrieval.tables",
     "appliance.llm.tables",
     "appliance.xdr.tables",
     "appliance.governance.tables",

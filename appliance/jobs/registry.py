@@ -18,6 +18,8 @@ from appliance.errors import PermanentJobError
 # module here; `appliance worker --import MODULE` adds plug-ins at run time.
 HANDLER_MODULES = [
     "appliance.jobs.builtin",
+    "appliance.enrich.jobs",
+    "appliance.retrieval.jobs",
     "appliance.xdr.ingest",
     "appliance.privacy.jobs",
 ]
