@@ -1,0 +1,1 @@
+"""Incident intelligence: triage, root cause, copilot, response, closure, hunting."""
