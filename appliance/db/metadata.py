@@ -11,13 +11,15 @@ from appliance.db.base import Base
 # Each domain that owns tables lists its module here.
 TABLE_MODULES = [
     "appliance.db.tables",
-    "appliance.enrich.tables",
-    "appliance.retrieval.tables",
     "appliance.llm.tables",
     "appliance.xdr.tables",
+    "appliance.privacy.tables",
     "appliance.governance.tables",
     "appliance.auth.tables",
-    "appliance.privacy.tables",
+    "appliance.enrich.tables",
+    "appliance.retrieval.tables",
+    "appliance.tasks.tables",
+    "appliance.correlate.tables",
 ]
 
 
