@@ -237,6 +237,10 @@ def _add_commands() -> None:
     from appliance.xql.commands import xql
 
     cli.add_command(xql)
+    from appliance.ops.commands import backup, restore
+
+    cli.add_command(backup)
+    cli.add_command(restore)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Operating the appliance: backup and restore of everything it keeps."""
