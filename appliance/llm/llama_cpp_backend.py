@@ -304,7 +304,8 @@ class LlamaCppBackend(Backend):
 def parse_json(completion: Completion) -> Any:
     """Parse a completion's text as JSON, with a clear error when it is cut short."""
     try:
-        return json.loads(completion.text)
+        # strict=False: a grammar may let a raw newline into a string.
+        return json.loads(completion.text, strict=False)
     except json.JSONDecodeError as exc:
         reason = (
             "the output reached max_tokens before the JSON was complete"
