@@ -17,6 +17,7 @@ from appliance.api.metrics import build_registry
 from appliance.app_state import EXTENSION, AppState
 from appliance.auth import accounts_api, keys_api, login_api
 from appliance.config import Settings, load_settings
+from appliance.correlate import api as correlate_api
 from appliance.db.engine import Database
 from appliance.errors import ApplianceError, error_body
 from appliance.governance import (
@@ -49,6 +50,7 @@ BLUEPRINTS = [
     phases_api.bp,
     impact_api.bp,
     intake_webhook.bp,
+    correlate_api.bp,
 ]
 
 

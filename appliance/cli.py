@@ -241,6 +241,9 @@ def _add_commands() -> None:
 
     cli.add_command(backup)
     cli.add_command(restore)
+    from appliance.correlate.commands import cluster
+
+    cli.add_command(cluster)
 
 
 def main() -> None:

@@ -292,6 +292,25 @@ class Settings:
         "packaged all-MiniLM-L6-v2.",
     )
 
+    # --- alert correlation ------------------------------------------------------------
+    correlate_gap_minutes: float = _setting(
+        30.0, "Longest time between two linked alerts of one attack chain."
+    )
+    correlate_wave_min_hosts: int = _setting(
+        4, "Hosts (or accounts) one rule must hit within the window to be a wave."
+    )
+    correlate_idle_minutes: float = _setting(
+        120.0, "A streaming cluster closes after this long without a new alert."
+    )
+    correlate_max_alerts: int = _setting(
+        200_000, "Most alerts one clustering run accepts; larger input is refused."
+    )
+    correlate_semantic: bool = _setting(
+        True,
+        "Whether clustering also merges waves whose rule names differ only in wording "
+        "(loads the embedding model in the worker and the command line).",
+    )
+
     @classmethod
     def declared(cls) -> list[dataclasses.Field[Any]]:
         """Return the declared settings, in declaration order."""
