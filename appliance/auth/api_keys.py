@@ -38,6 +38,11 @@ KNOWN_SCOPES = frozenset(
         "users",
         "models",
         "xql",
+        "privacy",
+        "correlate",
+        "hunt",
+        "tasks",
+        "context",
     }
 )
 

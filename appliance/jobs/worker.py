@@ -27,6 +27,7 @@ from appliance.db.base import utcnow
 from appliance.db.engine import Database
 from appliance.db.tables import Job, WorkerHeartbeat
 from appliance.errors import JobError
+from appliance.governance import audit
 from appliance.jobs import queue
 from appliance.jobs.registry import JobContext, get_handler, load_handlers
 from appliance.log import log_context
@@ -59,6 +60,8 @@ class Worker:
             worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         )
         self.known_kinds = load_handlers(extra_modules)
+        # Audit rows written by handlers are signed with this appliance's key.
+        audit.configure(settings)
         self.policy = queue.RetryPolicy(
             settings.job_backoff_base_seconds, settings.job_backoff_max_seconds
         )

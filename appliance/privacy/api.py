@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from appliance.api.openapi import document
 from appliance.api.requests import json_body
 from appliance.app_state import state
+from appliance.auth.guard import require_role
+from appliance.auth.roles import Role
 
 bp = Blueprint("privacy", __name__, url_prefix="/api/v1/scrub")
 
@@ -65,6 +67,7 @@ class ScrubResponse(BaseModel):
         422: "Invalid input (too deep, too long, not JSON text)",
     },
 )
+@require_role(Role.ANALYST)
 def scrub() -> ResponseReturnValue:
     """Return the data with personal data replaced by pseudonyms or redacted."""
     from appliance.privacy import service

@@ -1,6 +1,28 @@
 from __future__ import annotations
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+
+from appliance.auth.roles import Role
+from appliance.config import Settings
+from tests.fakes.access import make_key
+
+
+@pytest.fixture
+def client(app: Flask, settings: Settings) -> FlaskClient:
+    """Return a test client that presents an analyst's API key scoped to privacy."""
+    db = app.extensions["appliance"].db
+    key = make_key(db, settings, Role.ANALYST, ["privacy"])
+    test_client = app.test_client()
+    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+    return test_client
+
+
+def test_scrub_needs_an_analyst(app: Flask) -> None:
+    response = app.test_client().post("/api/v1/scrub", json={"data": "x"})
+
+    assert response.status_code == 401
 
 
 def test_scrub_text(client: FlaskClient) -> None:
