@@ -43,6 +43,7 @@ KNOWN_SCOPES = frozenset(
         "hunt",
         "tasks",
         "context",
+        "auth",
     }
 )
 
