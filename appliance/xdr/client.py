@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -29,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
 API_PREFIX = "/public_api/v1/"
+
+_shared: dict[tuple[object, ...], XdrClient] = {}
+_shared_lock = threading.Lock()
 
 
 class XdrClient:
@@ -296,3 +300,29 @@ class XdrClient:
     def get_quota(self) -> models.XqlQuota:
         """Return the tenant's XQL quota."""
         return self._typed("xql/get_quota", calls.GetQuotaRequest(), models.XqlQuota)
+
+
+def shared_client(settings: Settings) -> XdrClient:
+    """Return this process's client of the configured tenant, built once.
+
+    Building a client sets up a TLS context, which costs more than a call; job
+    handlers and duties share one client (its connection pool is thread-safe).
+    """
+    key = (
+        settings.xdr_base_url,
+        settings.xdr_api_key_id,
+        settings.xdr_api_key,
+        settings.xdr_key_type,
+        settings.xdr_timeout_seconds,
+        settings.xdr_max_attempts,
+        settings.xdr_backoff_base_seconds,
+        settings.xdr_backoff_max_seconds,
+        settings.tenant,
+    )
+    with _shared_lock:
+        client = _shared.get(key)
+        if client is None:
+            client = XdrClient.from_settings(settings)
+            _shared[key] = client
+
+    return client

@@ -20,7 +20,7 @@ from appliance.db.base import utcnow
 from appliance.errors import PermanentJobError
 from appliance.jobs import queue
 from appliance.jobs.registry import JobContext, job_handler
-from appliance.xdr.client import XdrClient
+from appliance.xdr.client import shared_client
 from appliance.xdr.models import Alert, IncidentExtraData
 from appliance.xdr.tables import XdrAlert, XdrIncident
 
@@ -105,8 +105,7 @@ def ingest_incident(ctx: JobContext) -> dict[str, Any]:
     if not incident_id:
         raise PermanentJobError("the job payload has no incident_id")
     tenant = ctx.settings.tenant
-    with XdrClient.from_settings(ctx.settings) as client:
-        extra = client.get_incident_extra_data(incident_id)
+    extra = shared_client(ctx.settings).get_incident_extra_data(incident_id)
     version = extra.incident.modification_time or "unknown"
 
     def write(session: Session) -> None:
