@@ -173,8 +173,10 @@ def worker(
         ctx.db, ctx.settings, kinds=list(kinds) or None, extra_modules=list(modules)
     )
     from appliance.llm.activation import attach
+    from appliance.xdr.duties import attach as attach_xdr
 
     attach(runner)
+    attach_xdr(runner)
     runner.install_signal_handlers()
     runner.run(max_jobs=max_jobs, idle_exit=idle_exit)
 
@@ -241,6 +243,9 @@ def _add_commands() -> None:
 
     cli.add_command(backup)
     cli.add_command(restore)
+    from appliance.xdr.commands import xdr_sandbox
+
+    cli.add_command(xdr_sandbox)
     from appliance.correlate.commands import cluster
 
     cli.add_command(cluster)
