@@ -63,6 +63,20 @@ HASH_FIELDS = (
     "action_file_sha256",
     "action_file_macro_sha256",
 )
+_SYSTEM = frozenset(
+    {
+        "cmd.exe",
+        "powershell.exe",
+        "rundll32.exe",
+        "winword.exe",
+        "lsass.exe",
+        "svchost.exe",
+        "services.exe",
+        "explorer.exe",
+        "net.exe",
+        "vssadmin.exe",
+    }
+)
 BLANK: tuple[Any, ...] = (None, "", "N/A", "UNKNOWN", [], {})
 
 
@@ -406,6 +420,17 @@ def fit(pack: EvidencePack) -> None:
         if alert.get("chain"):
             alert.pop("description", None)
     pack.compaction.append("hashes and descriptions of chained alerts left out")
+    if pack.tokens > pack.budget:
+        for technique in pack.techniques:
+            technique.pop("name", None)
+            technique.pop("tactic", None)
+        pack.compaction.append("technique names and tactics kept on the alerts only")
+    hashes = pack.entities["hashes"]
+    if pack.tokens > pack.budget and len(hashes) > 4:
+        # Hashes of the alerts' own tools and files first, system binaries last.
+        hashes.sort(key=lambda h: pack.hash_files.get(h, "").lower() in _SYSTEM)
+        pack.entities["hashes"] = hashes[:4]
+        pack.compaction.append(f"entities: 4 of {len(hashes)} hashes kept")
     if pack.tokens > pack.budget and _merge_duplicates(pack):
         pack.compaction.append("identical alerts folded together")
     by_rank = sorted(pack.alerts, key=_rank)
@@ -413,10 +438,12 @@ def fit(pack: EvidencePack) -> None:
         if pack.tokens <= pack.budget:
             break
         chain = alert.get("chain", {})
+        before = dict(chain)
         for name, value in list(chain.items()):
             if isinstance(value, str) and "command_line" in name:
                 chain[name] = _shorten(value)
-        pack.compaction.append(f"{alert['fact']}: long command lines shortened")
+        if chain != before:
+            pack.compaction.append(f"{alert['fact']}: long command lines shortened")
     for alert in by_rank:
         if pack.tokens <= pack.budget:
             break

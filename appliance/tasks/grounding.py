@@ -124,10 +124,11 @@ class Dropped:
         """Return the note shown with the result, or None when nothing was dropped."""
         if not self.paths:
             return None
-        named = ", ".join(sorted(str(m) for m in self.mentions))
+        # The kinds, not the values: an invented value is not repeated anywhere.
+        kinds = ", ".join(sorted({m.kind for m in self.mentions}))
         return (
-            f"{len(self.paths)} model claim(s) dropped for naming what the evidence "
-            f"does not hold ({named}): {', '.join(self.paths)}"
+            f"{len(self.paths)} model claim(s) dropped for naming a {kinds} the "
+            f"evidence does not hold: {', '.join(self.paths)}"
         )
 
 

@@ -116,7 +116,8 @@ def analyze(
     }
     results: dict[str, TaskResult] = {}
     for name in tasks:
-        results[name] = runners[name](pack, narrator)
+        if name in runners:
+            results[name] = runners[name](pack, narrator)
     if is_resolved(reply) or "closure" in tasks:
         incident = reply.get("incident") or {}
         results["closure"] = closure.run(

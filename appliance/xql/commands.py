@@ -75,3 +75,23 @@ def hunt_command(
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     click.echo(query.xql)
+
+
+@xql.command("generate")
+@click.argument("question")
+@click.option("--limit", default=1000, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the template and params.")
+def generate_command(question: str, limit: int, as_json: bool) -> None:
+    """Print a validated XQL query for the hunting QUESTION."""
+    from appliance.errors import ValidationFailed
+    from appliance.tasks.hunting import generate
+
+    try:
+        hunt = generate(question, limit=limit)
+    except ValidationFailed as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(hunt.as_dict(), indent=2))
+    else:
+        click.echo(hunt.xql)
