@@ -30,6 +30,7 @@ from appliance.governance import (
 from appliance.intake import webhook as intake_webhook
 from appliance.log import configure_logging
 from appliance.privacy import api as privacy_api
+from appliance.tasks import api as tasks_api
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ BLUEPRINTS = [
     impact_api.bp,
     intake_webhook.bp,
     correlate_api.bp,
+    tasks_api.bp,
 ]
 
 

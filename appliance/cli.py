@@ -239,6 +239,9 @@ def _add_commands() -> None:
     from appliance.xql.commands import xql
 
     cli.add_command(xql)
+    from appliance.tasks.commands import triage
+
+    cli.add_command(triage)
     from appliance.ops.commands import backup, restore
 
     cli.add_command(backup)

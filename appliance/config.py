@@ -311,6 +311,19 @@ class Settings:
         "(loads the embedding model in the worker and the command line).",
     )
 
+    # --- incident tasks ---------------------------------------------------------------
+    task_evidence_budget_tokens: int = _setting(
+        1500, "Token budget of an incident's evidence pack (compacted to fit)."
+    )
+    task_model_timeout_seconds: float = _setting(
+        90.0,
+        "Deadline of one model call of an incident task; past it the task gives its "
+        "deterministic result.",
+    )
+    task_max_output_tokens: int = _setting(
+        320, "Most tokens the model may write for one incident task."
+    )
+
     @classmethod
     def declared(cls) -> list[dataclasses.Field[Any]]:
         """Return the declared settings, in declaration order."""

@@ -22,6 +22,7 @@ HANDLER_MODULES = [
     "appliance.retrieval.jobs",
     "appliance.xdr.ingest",
     "appliance.privacy.jobs",
+    "appliance.tasks.jobs",
     "appliance.correlate.jobs",
 ]
 
