@@ -19,6 +19,7 @@ from appliance.auth import accounts_api, keys_api, login_api
 from appliance.config import Settings, load_settings
 from appliance.correlate import api as correlate_api
 from appliance.db.engine import Database
+from appliance.enrich import api as enrich_api
 from appliance.errors import ApplianceError, error_body
 from appliance.governance import (
     approvals_api,
@@ -53,6 +54,7 @@ BLUEPRINTS = [
     intake_webhook.bp,
     correlate_api.bp,
     tasks_api.bp,
+    enrich_api.bp,
 ]
 
 

@@ -262,7 +262,7 @@ class Settings:
     )
     enrich_cmdb_url: str | None = _setting(
         None,
-        "URL template of an HTTP JSON asset service, with {hostname}; blank means none.",
+        "URL template of an HTTP JSON asset service, with {hostname}; blank is none.",
     )
     enrich_cmdb_field_map: str | None = _setting(
         None,
@@ -283,7 +283,8 @@ class Settings:
         128, "HNSW search breadth of the similar-incident index (recall against speed)."
     )
     retrieval_max_age_days: int = _setting(
-        365, "Past incidents older than this are not offered as similar."
+        365,
+        "Past incidents older than this are not offered as similar; 0 means no limit.",
     )
     retrieval_top_k: int = _setting(5, "How many similar past incidents to return.")
     embedding_model_path: str | None = _setting(

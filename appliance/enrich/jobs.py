@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appliance.enrich.entities import entities_from_alerts
 from appliance.enrich.model import EnrichmentContext, IncidentEntities
 from appliance.enrich.service import EnrichmentService, sources_from_settings
 from appliance.enrich.tables import IncidentEnrichment
@@ -34,13 +35,55 @@ def store_context(session: Session, context: EnrichmentContext) -> IncidentEnric
     return row
 
 
+def entities_of_stored_incident(
+    session: Session, tenant: str, incident_id: str
+) -> IncidentEntities | None:
+    """Return the entities of an incident the XDR intake stored, or None."""
+    from appliance.xdr.tables import XdrAlert, XdrIncident
+
+    incident = session.scalar(
+        select(XdrIncident).where(
+            XdrIncident.tenant == tenant, XdrIncident.incident_id == incident_id
+        )
+    )
+    if incident is None:
+        return None
+    alerts = session.scalars(
+        select(XdrAlert).where(
+            XdrAlert.tenant == tenant, XdrAlert.incident_id == incident_id
+        )
+    )
+    artifacts = [*incident.network_artifacts, *incident.file_artifacts]
+
+    return entities_from_alerts(
+        [a.data for a in alerts],
+        incident_id=incident_id,
+        tenant=tenant,
+        artifacts=[a for a in artifacts if isinstance(a, dict)],
+    )
+
+
 @job_handler("enrich.incident")
 def enrich_incident(ctx: JobContext) -> dict[str, Any]:
-    """Enrich the incident whose entities are the payload, and store the context."""
+    """Enrich an incident and store its context.
+
+    The payload is either ``{"entities": {...}}`` (any caller, no incident store
+    needed) or ``{"incident_id": ...}`` for an incident the XDR intake stored.
+    """
     try:
-        entities = IncidentEntities.model_validate(ctx.payload["entities"])
+        if "entities" in ctx.payload:
+            entities = IncidentEntities.model_validate(ctx.payload["entities"])
+        else:
+            tenant = ctx.payload.get("tenant") or ctx.settings.tenant
+            with ctx.db.read_session() as session:
+                found = entities_of_stored_incident(
+                    session, tenant, str(ctx.payload["incident_id"])
+                )
+            if found is None:
+                raise PermanentJobError("no stored incident with that id")
+            entities = found
     except (KeyError, ValueError) as exc:
-        raise PermanentJobError("payload needs valid 'entities'") from exc
+        raise PermanentJobError("payload needs 'entities' or 'incident_id'") from exc
     if entities.incident_id is None:
         raise PermanentJobError("entities need an incident_id")
     context = EnrichmentService(sources_from_settings(ctx.settings)).enrich(entities)

@@ -190,10 +190,23 @@ class IndexStore:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def load(self) -> VectorIndex | None:
-        """Return the current generation, or None when there is none yet."""
-        generation = self.current_generation()
-        if generation is None:
-            return None
+        """Return the current generation, or None when there is none yet.
+
+        A writer may prune the generation a reader was about to open; the reader then
+        follows the pointer to the newer one.
+        """
+        while True:
+            generation = self.current_generation()
+            if generation is None:
+                return None
+            try:
+                return self._load(generation)
+            except (OSError, RuntimeError):
+                if self.current_generation() == generation:
+                    raise
+
+    def _load(self, generation: int) -> VectorIndex:
+        """Read one generation's index and metadata."""
         stem = self.folder / f"gen-{generation}"
         index = faiss.read_index(str(stem.with_suffix(".faiss")))
         with np.load(stem.with_suffix(".npz"), allow_pickle=False) as meta:

@@ -145,16 +145,41 @@ class SimilarIncidents:
         max_age_days: int | None = None,
         exclude_incident_id: str | None = None,
     ) -> list[SimilarIncident]:
-        """Return the past incidents most similar to ``text``, best first."""
+        """Return the past incidents most similar to ``text``, best first.
+
+        Args:
+            text: the incident as :func:`~appliance.retrieval.document.incident_text`
+                writes it (scrubbed).
+            tenant: only past incidents of this tenant; None means any.
+            k: how many; the ``retrieval_top_k`` setting when omitted.
+            max_age_days: only incidents closed since; 0 means no limit, None the
+                ``retrieval_max_age_days`` setting.
+            exclude_incident_id: leave this incident out (the one asked about).
+        """
+        return self.similar_to(
+            self.embedder.embed([text])[0],
+            tenant=tenant,
+            k=k,
+            max_age_days=max_age_days,
+            exclude_incident_id=exclude_incident_id,
+        )
+
+    def similar_to(
+        self,
+        vector: np.ndarray,
+        *,
+        tenant: str | None = None,
+        k: int | None = None,
+        max_age_days: int | None = None,
+        exclude_incident_id: str | None = None,
+    ) -> list[SimilarIncident]:
+        """Return the past incidents most similar to an embedded incident."""
         index = self.current()
         if index is None:
             return []
         k = k or self.settings.retrieval_top_k
-        age = (
-            max_age_days
-            if max_age_days is not None
-            else self.settings.retrieval_max_age_days
-        )
+        age = self.settings.retrieval_max_age_days
+        age = age if max_age_days is None else max_age_days
         closed_after = (utcnow() - dt.timedelta(days=age)).timestamp() if age else None
         exclude: set[int] = set()
         with self.db.read_session() as session:
@@ -167,11 +192,7 @@ class SimilarIncidents:
                     )
                 )
             hits = index.search(
-                self.embedder.embed([text])[0],
-                k,
-                tenant=tenant,
-                closed_after=closed_after,
-                exclude=exclude,
+                vector, k, tenant=tenant, closed_after=closed_after, exclude=exclude
             )
             rows = {
                 r.id: r
