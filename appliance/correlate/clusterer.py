@@ -101,29 +101,7 @@ def cluster_alerts(
             for i in wave.members:
                 benign[i] = "rollout"
 
-    sets = DisjointSet()
-    for _ in alerts:
-        sets.add()
-    links: list[Link] = []
-    linker = Linker(gap_ms=settings.gap_ms, weak_gap_ms=settings.weak_gap_ms)
-    weak: list[Link] = []
-    for i, alert in enumerate(alerts):
-        if i in benign:
-            continue
-        for link in linker.add(i, alert):
-            if link.earlier in benign:
-                continue
-            if link.weight < 0.5:
-                weak.append(link)
-            else:
-                sets.union(link.earlier, link.later)
-                links.append(link)
-    for link in weak:
-        if sets.find(link.earlier) != sets.find(link.later) and plausible_step(
-            alerts[link.earlier], alerts[link.later]
-        ):
-            sets.union(link.earlier, link.later)
-            links.append(link)
+    sets, links = _link(alerts, settings, benign, waves)
     if embeddings is not None:
         alone = [
             i
@@ -140,6 +118,57 @@ def cluster_alerts(
             sets.union(wave.members[0], i)
 
     return _collect(alerts, sets, links, attack_waves, benign)
+
+
+def _link(
+    alerts: Sequence[Alert],
+    settings: ClusterSettings,
+    benign: dict[int, str],
+    waves: list[Wave],
+) -> tuple[DisjointSet, list[Link]]:
+    """Union alerts along entity links; return the sets and the links used.
+
+    Two waves of different rules join only when most hosts of the smaller one link
+    to the other (a follow-up wave of one campaign); a few coincidences on shared
+    hosts are not enough, since busy hosts see several waves.
+    """
+    sets = DisjointSet()
+    for _ in alerts:
+        sets.add()
+    wave_of = {i: n for n, w in enumerate(waves) if not w.benign for i in w.members}
+    links: list[Link] = []
+    weak: list[Link] = []
+    across: dict[tuple[int, int], list[Link]] = defaultdict(list)
+    linker = Linker(gap_ms=settings.gap_ms, weak_gap_ms=settings.weak_gap_ms)
+    for i, alert in enumerate(alerts):
+        if i in benign:
+            continue
+        for link in linker.add(i, alert):
+            if link.earlier in benign:
+                continue
+            pair = (wave_of.get(link.earlier, -1), wave_of.get(i, -1))
+            if min(pair) >= 0 and pair[0] != pair[1]:
+                if link.weight >= 0.5:
+                    across[(min(pair), max(pair))].append(link)
+            elif link.weight < 0.5:
+                weak.append(link)
+            else:
+                sets.union(link.earlier, link.later)
+                links.append(link)
+    for (a, b), joining in across.items():
+        hosts = {alerts[link.later].host for link in joining}
+        if 2 * len(hosts) >= min(waves[a].targets, waves[b].targets):
+            for link in joining:
+                sets.union(link.earlier, link.later)
+                links.append(link)
+    for link in weak:
+        if sets.find(link.earlier) != sets.find(link.later) and plausible_step(
+            alerts[link.earlier], alerts[link.later]
+        ):
+            sets.union(link.earlier, link.later)
+            links.append(link)
+
+    return sets, links
 
 
 def plausible_step(earlier: Alert, later: Alert) -> bool:

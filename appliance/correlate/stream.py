@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from appliance.correlate.alerts import Alert
 from appliance.correlate.clusterer import ClusterSettings, plausible_step
 from appliance.correlate.linking import DisjointSet, Linker
-from appliance.correlate.waves import classify
+from appliance.correlate.waves import classify, recurrence_key
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class StreamAssigner:
     _linker: Linker | None = None
     _open: dict[int, _Open] = field(default_factory=dict)
     _rules: dict[str, deque[int]] = field(default_factory=dict)
-    _seen: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    _seen: dict[tuple[str, ...], tuple[int, int]] = field(default_factory=dict)
     _benign: set[int] = field(default_factory=set)
     _last_sweep_ms: int = 0
     closed: list[tuple[str, list[str]]] = field(default_factory=list)
@@ -120,10 +120,9 @@ class StreamAssigner:
 
     def _recurring(self, alert: Alert) -> bool:
         """Whether the alert repeats a rule on its host often and long enough."""
-        where = alert.host or alert.user
-        if not where:
+        key = recurrence_key(alert)
+        if key is None:
             return False
-        key = (where, alert.rule_key)
         first, count = self._seen.get(key, (alert.ts_ms, 0))
         self._seen[key] = (first, count + 1)
         waves = self.settings.waves

@@ -76,17 +76,31 @@ def is_service_account(user: str | None) -> bool:
     return user.startswith(_SERVICE_PREFIXES) or user.endswith("$")
 
 
-def recurring(alerts: Sequence[Alert], settings: WaveSettings) -> set[int]:
-    """Return the positions of alerts that are the same rule on the same host recurring.
+def recurrence_key(alert: Alert) -> tuple[str, ...] | None:
+    """Return what stays the same when a benign job fires again on a host.
 
-    A (host, rule) pair counts as recurring when it fired at least
+    The rule, the host (or the account for host-less alerts), the account and the
+    parent process: a scheduled task or backup runs the same way each time, while
+    two attacks that trip one rule on one host differ in account or parent.
+    """
+    where = alert.host or alert.user
+    if not where:
+        return None
+
+    return (where, alert.rule_key, alert.user or "", alert.causality or "")
+
+
+def recurring(alerts: Sequence[Alert], settings: WaveSettings) -> set[int]:
+    """Return the positions of alerts that repeat one job on one host (benign).
+
+    A :func:`recurrence_key` counts as recurring when it fired at least
     ``recurrence_min_count`` times spread over ``recurrence_min_span_ms``.
     """
-    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for i, alert in enumerate(alerts):
-        where = alert.host or alert.user
-        if where:
-            groups[(where, alert.rule_key)].append(i)
+        key = recurrence_key(alert)
+        if key is not None:
+            groups[key].append(i)
     found: set[int] = set()
     for members in groups.values():
         if len(members) < settings.recurrence_min_count:
