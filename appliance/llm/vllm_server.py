@@ -7,6 +7,7 @@ goes to a log file in the data directory, never to the appliance's own logs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -161,5 +162,20 @@ class VllmServer:
         try:
             process.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:
+            pass
+        # The engine's own processes can outlive the server; the group holds them all.
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline and _group_alive(process.pid):
+            time.sleep(0.2)
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        process.wait()
+
+
+def _group_alive(pgid: int) -> bool:
+    """Say whether any process of the group is left."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
