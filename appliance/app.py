@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from appliance.admin import views as admin_views
 from appliance.api import health, jobs, openapi
 from appliance.api.metrics import build_registry
 from appliance.app_state import EXTENSION, AppState
@@ -55,6 +56,7 @@ BLUEPRINTS = [
     correlate_api.bp,
     tasks_api.bp,
     enrich_api.bp,
+    admin_views.bp,
 ]
 
 
