@@ -68,7 +68,12 @@ def run_demo(settings: Settings, *, bind: str, once: bool) -> int:
     migrate.upgrade(db)
     _step(f"schema at {', '.join(sorted(migrate.current_revisions(db)))}")
 
-    env = dict(os.environ, APPLIANCE_BIND=bind)
+    from appliance.xdr.demo_sandbox import feed_incidents, start_demo_sandbox
+
+    sandbox = start_demo_sandbox()
+    _step(f"Cortex XDR sandbox at {sandbox.server.url} with sample incidents")
+    env = dict(os.environ, APPLIANCE_BIND=bind, **sandbox.env)
+    env.setdefault("APPLIANCE_ROLLOUT_PHASE", "suggest")
     exe = str(Path(sys.executable).with_name("appliance"))
     processes = {
         "web": subprocess.Popen([exe, "serve"], env=env),
@@ -90,6 +95,10 @@ def run_demo(settings: Settings, *, bind: str, once: bool) -> int:
             _step(f"job {job_id} ended {done.state.value}: {done.last_error}")
             return 1
         _step(f"job {job_id} succeeded: {json.dumps(done.result)}")
+
+        if not feed_incidents(sandbox, db, base, _step, click.echo):
+            _step("not every sample incident was fetched; see the worker's log")
+            return 1
 
         status, ready = _get_json(f"{base}/readyz")
         _step(f"/readyz answered {status}: {ready['status']}")
@@ -116,3 +125,4 @@ def run_demo(settings: Settings, *, bind: str, once: bool) -> int:
                 process.wait(timeout=40)
             except subprocess.TimeoutExpired:
                 process.kill()
+        sandbox.stop()

@@ -164,6 +164,8 @@ def main() -> None:
         if loader.is_alive():
             loader.terminate()
             raise SystemExit("the load generator ran past its time bound")
+        if loader.exitcode != 0:
+            raise SystemExit(f"the load generator failed ({loader.exitcode})")
         steps = json.loads(Path(out).read_text())
     finally:
         server.terminate()
