@@ -132,3 +132,25 @@ def test_same_key_returns_the_first_row(suggest: Settings, db: Database) -> None
 def test_an_invalid_change_is_refused(suggest: Settings, db: Database) -> None:
     with pytest.raises(ValidationFailed):
         queue(db, suggest, kind="status", change={"status": "closed"})
+
+
+def test_send_and_snapshot_on_sqlite_and_postgres(
+    any_settings: Settings, any_db: Database, sandbox: RunningSandbox
+) -> None:
+    from appliance.xdr.ingest import store_snapshot
+    from appliance.xdr.tables import XdrAlert
+
+    config = replace(any_settings, rollout_phase="suggest")
+    with sandbox.client() as client:
+        extra = client.get_incident_extra_data("102")
+        with any_db.session() as session:
+            store_snapshot(session, config.tenant, extra)
+            store_snapshot(session, config.tenant, extra)  # replaces, never doubles
+        queue(any_db, config, incident="102")
+        assert outbox.claim_due(any_db, "other", 0) == []
+        assert outbox.send_due(any_db, client, config, "s") == (1, 0)
+
+    assert sandbox.tenant.writes["102"] == 1
+    with any_db.read_session() as session:
+        alerts = session.scalars(select(XdrAlert.alert_id)).all()
+        assert sorted(alerts) == ["9201", "9202", "9203"]
