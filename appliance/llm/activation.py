@@ -172,6 +172,8 @@ def attach(worker: Worker) -> ModelRuntime:
         return row.model_name if row else default_manifest(worker.settings).name
 
     runtime.wanted_model = wanted_model
+    if not worker.settings.llm_preload:
+        runtime.detail = "the model loads on first use"
     worker.info_providers["model"] = runtime.info
     worker.duties.append(follow_model_activations)
     _current = runtime

@@ -209,3 +209,22 @@ def test_registry_falls_back_to_llama_cpp_with_the_reason(
 def test_an_unknown_backend_lists_the_known_ones() -> None:
     with pytest.raises(Exception, match="known backends: llama_cpp, vllm"):
         registry.backend_class("onnx")
+
+
+def test_a_worker_reports_its_model_state_for_readyz(
+    db: Database, model_settings: Settings
+) -> None:
+    from appliance.api.readiness import check_model
+    from appliance.jobs.worker import Worker
+    from appliance.llm.activation import attach
+
+    worker = Worker(db, model_settings)
+    runtime = attach(worker)
+    worker._run_duties()
+    worker._beat("idle")
+
+    check = check_model(db, model_settings)
+    assert check.status == "degraded"
+    assert check.data["status"] == "not_loaded"
+    assert "first use" in check.detail
+    assert runtime.backend is None
