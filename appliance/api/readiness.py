@@ -20,6 +20,7 @@ from appliance.db.base import utcnow
 from appliance.db.engine import Database
 from appliance.db.tables import WorkerHeartbeat
 from appliance.privacy.readiness import check_scrubber
+from appliance.xdr.readiness import check_xdr
 
 
 @dataclass
@@ -117,6 +118,7 @@ CHECKS: list[CheckFunc] = [
     check_worker,
     check_model,
     check_scrubber,
+    check_xdr,
 ]
 
 
