@@ -140,6 +140,9 @@ class Settings:
     poll_overlap_seconds: float = _setting(
         300.0, "How far each poll reaches back before the cursor, for late updates."
     )
+    poll_first_lookback_seconds: float = _setting(
+        86400.0, "How far the very first poll reaches back; 0 means all incidents."
+    )
     outbox_batch_size: int = _setting(
         20, "Write-backs the outbox sender sends per round."
     )

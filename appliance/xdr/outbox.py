@@ -24,7 +24,7 @@ from appliance.db.base import utcnow
 from appliance.db.engine import Database
 from appliance.governance import audit
 from appliance.xdr.calls import UpdateIncidentData, UpdateIncidentRequest
-from appliance.xdr.client import XdrClient
+from appliance.xdr.client import XdrClient, shared_client
 from appliance.xdr.errors import XdrError
 from appliance.xdr.tables import OutboxEntry, OutboxState
 
@@ -189,7 +189,7 @@ class OutboxSender:
         if self._client is None:
             if not self.settings.xdr_base_url:
                 return
-            self._client = XdrClient.from_settings(self.settings)
+            self._client = shared_client(self.settings)
         while True:
             sent, failed = send_due(
                 worker.db, self._client, self.settings, f"worker:{worker.worker_id}"

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 from appliance.config import Settings
 from appliance.db.base import utcnow
 from appliance.db.engine import Database
+from appliance.errors import ConfigError
 from appliance.jobs import queue
 from appliance.xdr.calls import Filter, Sort
-from appliance.xdr.client import XdrClient
+from appliance.xdr.client import XdrClient, shared_client
 from appliance.xdr.ingest import INGEST_KIND, ingest_key
 from appliance.xdr.tables import PollCursor
 
@@ -37,6 +38,10 @@ def poll_once(db: Database, settings: Settings, client: XdrClient) -> int:
         seen = dict(cursor.seen) if cursor else {}
     overlap_ms = int(settings.poll_overlap_seconds * 1000)
     window_start = max(since - overlap_ms, 0)
+    if cursor is None and settings.poll_first_lookback_seconds > 0:
+        # A first poll reaches back a bounded time, not through all of history.
+        lookback_ms = int(settings.poll_first_lookback_seconds * 1000)
+        window_start = int(time.time() * 1000) - lookback_ms
     changed = list(
         client.iter_incidents(
             [Filter(field="modification_time", operator="gte", value=window_start)],
@@ -91,5 +96,10 @@ class Poller:
             return
         self._next = time.monotonic() + self.settings.poll_interval_seconds
         if self._client is None:
-            self._client = XdrClient.from_settings(self.settings)
+            try:
+                self._client = shared_client(self.settings)
+            except ConfigError:
+                logger.warning("xdr polling is on but the XDR API is not configured")
+                self._next = float("inf")
+                return
         poll_once(worker.db, self.settings, self._client)

@@ -45,6 +45,7 @@ def flow_settings(settings: Settings, url: str) -> Settings:
         xdr_backoff_max_seconds=0.02,
         webhook_secret=SECRET,
         rollout_phase="suggest",
+        poll_first_lookback_seconds=0.0,
         tenant=f"flow-{time.monotonic_ns()}",
     )
 

@@ -28,7 +28,9 @@ def ingest_jobs(db: Database) -> list[str]:
 def test_poll_enqueues_new_and_changed_incidents_once(
     settings: Settings, db: Database, sandbox: RunningSandbox
 ) -> None:
-    config = replace(settings, poll_overlap_seconds=3600.0)
+    config = replace(
+        settings, poll_overlap_seconds=3600.0, poll_first_lookback_seconds=0.0
+    )
     with sandbox.client() as client:
         assert poll_once(db, config, client) == 6
         assert poll_once(db, config, client) == 0  # overlap re-reads, dedupe skips
@@ -49,7 +51,7 @@ def test_poll_follows_every_page(
 ) -> None:
     sandbox.tenant.add_copies(150)
     with sandbox.client() as client:
-        assert poll_once(db, settings, client) == 156
+        assert poll_once(db, settings, client) == 150  # samples are older than a day
 
     assert sandbox.app.calls["incidents/get_incidents"] == 2
 
@@ -57,7 +59,9 @@ def test_poll_follows_every_page(
 def test_seen_entries_leave_the_cursor_once_out_of_the_window(
     settings: Settings, db: Database, sandbox: RunningSandbox
 ) -> None:
-    config = replace(settings, poll_overlap_seconds=0.0)
+    config = replace(
+        settings, poll_overlap_seconds=0.0, poll_first_lookback_seconds=0.0
+    )
     with sandbox.client() as client:
         poll_once(db, config, client)
 
