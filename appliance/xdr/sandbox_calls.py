@@ -247,9 +247,6 @@ def insert_parsed_alerts(tenant: SandboxTenant, data: dict[str, Any]) -> bool:
     return True
 
 
-_queries: dict[str, dict[str, Any]] = {}
-
-
 def start_xql_query(tenant: SandboxTenant, data: dict[str, Any]) -> str:
     """Answer ``xql/start_xql_query``; a query must start with a data source."""
     query = str(data.get("query", ""))
@@ -260,15 +257,12 @@ def start_xql_query(tenant: SandboxTenant, data: dict[str, Any]) -> str:
             {"parse_err": {"line": 1, "column": 1, "message": "expected a source"}},
         )
     with tenant.lock:
-        running = [
-            q for q in _queries.values() if q["tenant"] is tenant and q["polls"] < 2
-        ]
+        running = [q for q in tenant.xql_queries.values() if q["polls"] < 2]
         if len(running) >= XQL_PARALLEL:
             raise CallRefused(429, "Rate limit exceeded: 4 queries are running")
         query_id = f"{uuid.uuid4().hex[:14]}_inv"
         limit = _XQL_LIMIT.search(query)
-        _queries[query_id] = {
-            "tenant": tenant,
+        tenant.xql_queries[query_id] = {
             "rows": int(limit.group(1)) if limit else 100,
             "polls": 0,
         }
@@ -278,8 +272,8 @@ def start_xql_query(tenant: SandboxTenant, data: dict[str, Any]) -> str:
 
 def get_query_results(tenant: SandboxTenant, data: dict[str, Any]) -> dict[str, Any]:
     """Answer ``xql/get_query_results``: PENDING once, then the rows or a stream id."""
-    query = _queries.get(str(data.get("query_id")))
-    if query is None or query["tenant"] is not tenant:
+    query = tenant.xql_queries.get(str(data.get("query_id")))
+    if query is None:
         raise CallRefused(500, "query id not found")
     limit = int(data.get("limit", MAX_XQL_ROWS))
     if limit > MAX_XQL_ROWS:

@@ -53,6 +53,7 @@ class SandboxTenant:
     writes: Counter[str] = field(default_factory=Counter)
     updated_alerts: Counter[str] = field(default_factory=Counter)
     inserted_alerts: list[dict[str, Any]] = field(default_factory=list)
+    xql_queries: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def add_key(self, key_id: str, key: str, key_type: str = "advanced") -> None:
