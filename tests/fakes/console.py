@@ -1,0 +1,97 @@
+"""Rows the admin console shows: an incident with an alert, an AI output, approvals."""
+
+from __future__ import annotations
+
+from appliance.config import Settings
+from appliance.db.base import utcnow
+from appliance.db.engine import Database
+from appliance.governance import phases
+from appliance.governance.gate import WriteBackRequest
+from appliance.tasks.tables import TaskResultRecord
+from appliance.xdr.tables import XdrAlert, XdrIncident
+from appliance.xdr.writeback import queue_write_back
+
+INCIDENT_ID = "4242"
+
+
+def seed_incident(db: Database, settings: Settings, alert_name: str) -> int:
+    """Store an incident with one alert named ``alert_name`` and one AI output."""
+    with db.session() as session:
+        session.add(
+            XdrIncident(
+                tenant=settings.tenant,
+                incident_id=INCIDENT_ID,
+                modification_time=1,
+                status="new",
+                severity="medium",
+                name="Suspicious PowerShell on host-7",
+                alert_count=1,
+                fetched_at=utcnow(),
+            )
+        )
+        session.add(
+            XdrAlert(
+                tenant=settings.tenant,
+                incident_id=INCIDENT_ID,
+                alert_id="a-1",
+                detection_timestamp=1,
+                severity="medium",
+                name=alert_name,
+                category="Execution",
+                host_name="host-7",
+            )
+        )
+        output = TaskResultRecord(
+            tenant=settings.tenant,
+            incident_id=INCIDENT_ID,
+            task="triage",
+            source="model",
+            confidence=0.82,
+            ai_generated=True,
+            result={"verdict": "true_positive"},
+            evidence_ids=["alert:a-1", "host:host-7"],
+            model_name="smollm2-135m",
+            prompt_version="triage-v1",
+        )
+        session.add(output)
+        session.flush()
+        return output.id
+
+
+def seed_approval(db: Database, settings: Settings) -> int:
+    """Queue a closure through the write-back path in the suggest phase.
+
+    The gate holds the change for a human, so it becomes a pending approval with an
+    outbox row waiting on it; returns the approval id.
+    """
+    with db.session() as session:
+        phases.set_phase(
+            session,
+            settings,
+            tenant=settings.tenant,
+            task="closure",
+            phase="suggest",
+            actor="seed",
+        )
+        entry = queue_write_back(
+            session,
+            settings,
+            WriteBackRequest(
+                tenant=settings.tenant,
+                task="closure",
+                kind="status",
+                incident_id=INCIDENT_ID,
+                incident_severity="medium",
+                confidence=0.9,
+                details={
+                    "status": "resolved_false_positive",
+                    "evidence_ids": ["alert:a-1"],
+                },
+            ),
+            idempotency_key=f"closure:{INCIDENT_ID}:1",
+            change={"status": "resolved_false_positive"},
+            text="Benign admin script seen 40 times.",
+            correlation_id="seed-approval",
+        )
+        assert entry.approval_id is not None, entry.reason
+        return entry.approval_id
