@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from appliance.admin import views as admin_views
 from appliance.api import health, jobs, openapi
 from appliance.api.metrics import build_registry
+from appliance.api.routing import RowIdConverter
 from appliance.app_state import EXTENSION, AppState
 from appliance.auth import accounts_api, keys_api, login_api
 from appliance.config import Settings, load_settings
@@ -79,6 +80,8 @@ def create_app(config: Settings | Mapping[str, object] | None = None) -> Flask:
     registry, http_metrics = build_registry(db, settings)
     app.extensions[EXTENSION] = AppState(settings, db, registry, http_metrics)
 
+    # Before the rules are added: every <int:…> id is bounded to a row id.
+    app.url_map.converters["int"] = RowIdConverter
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     _register_request_hooks(app)

@@ -15,12 +15,19 @@ from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 
+from appliance.api.routing import ROW_ID_MAX
+
 bp = Blueprint("openapi", __name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 ATTRIBUTE = "__openapi__"
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
-_TYPES = {"int": "integer", "float": "number", "string": "string", "path": "string"}
+_TYPES: dict[str, dict[str, Any]] = {
+    "int": {"type": "integer", "minimum": 0, "maximum": ROW_ID_MAX},
+    "float": {"type": "number"},
+    "string": {"type": "string"},
+    "path": {"type": "string"},
+}
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -99,7 +106,7 @@ def _operation(
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": _TYPES.get(converter or "string", "string")},
+            "schema": dict(_TYPES.get(converter or "string", _TYPES["string"])),
         }
         for converter, name in _CONVERTER.findall(rule_path)
     ]

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from appliance.api.openapi import document
+from appliance.api.routing import ROW_ID_MAX
 from appliance.app_state import state
 from appliance.auth.guard import require_role
 from appliance.auth.roles import Role
@@ -50,11 +51,16 @@ class VerifyOut(BaseModel):
 
 
 def _int_arg(name: str, default: int) -> int:
-    """Read an integer query argument."""
+    """Read an integer query argument no larger than a row id."""
     try:
-        return int(request.args.get(name, str(default)))
+        value = int(request.args.get(name, str(default)))
     except ValueError:
         raise ValidationFailed(f"{name} must be an integer") from None
+    # A larger number would overflow the database driver rather than match nothing.
+    if abs(value) > ROW_ID_MAX:
+        raise ValidationFailed(f"{name} must be at most {ROW_ID_MAX}")
+
+    return value
 
 
 @bp.get("")

@@ -15,6 +15,11 @@ from appliance.xdr.ingest import INGEST_KIND, ingest_key
 logger = logging.getLogger(__name__)
 
 
+def _is_id(value: Any) -> bool:
+    """Whether ``value`` can be an incident id: a string or a number, not a bool."""
+    return isinstance(value, str | int) and not isinstance(value, bool)
+
+
 class XdrWebhook(BaseModel):
     """What a connector posts: an incident id, or an incident object.
 
@@ -26,8 +31,11 @@ class XdrWebhook(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    incident_id: str = Field(min_length=1, max_length=64)
-    modification_time: int | None = None
+    # XDR incident ids are numbers; letters and ``_.:-`` leave room for other
+    # sources, while control characters, spaces and markup are refused outright.
+    incident_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    # Milliseconds since the epoch; bounded so the job's idempotency key stays short.
+    modification_time: int | None = Field(default=None, ge=0, lt=2**63)
     event: str | None = Field(default=None, max_length=64)
 
     @model_validator(mode="before")
@@ -35,12 +43,12 @@ class XdrWebhook(BaseModel):
     def _lift_nested_incident(cls, data: Any) -> Any:
         if isinstance(data, dict) and "incident_id" not in data:
             nested = data.get("incident")
-            if isinstance(nested, dict) and "incident_id" in nested:
+            if isinstance(nested, dict) and _is_id(nested.get("incident_id")):
                 lifted = dict(data)
                 lifted["incident_id"] = str(nested["incident_id"])
                 lifted.setdefault("modification_time", nested.get("modification_time"))
                 return lifted
-        if isinstance(data, dict) and isinstance(data.get("incident_id"), int):
+        if isinstance(data, dict) and _is_id(data.get("incident_id")):
             return {**data, "incident_id": str(data["incident_id"])}
         return data
 

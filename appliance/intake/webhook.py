@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from pydantic import ValidationError
 
 from appliance.api.openapi import document
+from appliance.api.requests import parse_json
 from appliance.app_state import state
 from appliance.auth.guard import csrf_exempt, public
-from appliance.errors import (
-    BadRequest,
-    PayloadTooLarge,
-    Unavailable,
-    ValidationFailed,
-)
+from appliance.errors import PayloadTooLarge, Unavailable, ValidationFailed
 from appliance.intake import service, signature
 
 bp = Blueprint("intake", __name__, url_prefix="/api/v1/webhooks")
@@ -61,10 +55,7 @@ def xdr_webhook() -> ResponseReturnValue:
         body,
         max_skew_seconds=settings.webhook_max_skew_seconds,
     )
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise BadRequest("the webhook body is not valid JSON") from None
+    data = parse_json(body)
     try:
         webhook = service.XdrWebhook.model_validate(data)
     except ValidationError as exc:

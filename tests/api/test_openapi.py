@@ -18,7 +18,7 @@ def test_document_is_openapi_3_1_and_lists_every_route(app, client):
     assert rules <= paths
     assert document["paths"]["/api/v1/jobs/{job_id}"]["get"]["parameters"][0][
         "schema"
-    ] == {"type": "integer"}
+    ] == {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
 
 
 def test_every_schema_reference_resolves(client):
