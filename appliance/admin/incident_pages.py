@@ -15,6 +15,7 @@ from appliance.auth.roles import Role
 from appliance.errors import NotFound, ValidationFailed
 from appliance.governance import approvals, feedback
 from appliance.governance.feedback import Rating
+from appliance.tasks.evidence import build_pack
 
 
 @bp.get("/incidents")
@@ -35,21 +36,41 @@ def incident_list() -> ResponseReturnValue:
 
 @bp.get("/incidents/<incident_id>")
 @document(
-    "Show an incident's alerts, AI outputs, write-backs and approvals.",
+    "Show an incident's alerts, evidence, context, AI outputs and write-backs.",
     tags=["admin"],
     content_type="text/html",
 )
 @require_role(Role.VIEWER, scope="incidents")
 def incident_page(incident_id: str) -> ResponseReturnValue:
-    """Show an incident's alerts, AI outputs, write-backs and approvals."""
+    """Show an incident's alerts, evidence, context, AI outputs and write-backs.
+
+    The evidence pack is rebuilt from the stored snapshot and enrichment; the pack
+    is deterministic, so its alert and technique ids (AL1, TE1) are the ones the
+    AI outputs cite.
+    """
     state = app_state()
     tenant = state.settings.tenant
     with state.db.read_session() as session:
         incident = queries.incident(session, tenant, incident_id)
         if incident is None:
             raise NotFound(f"incident {incident_id} is not stored here")
+        enrichment = queries.enrichment(session, tenant, incident_id)
+        pack = build_pack(
+            queries.incident_reply(session, tenant, incident_id),
+            enrichment=enrichment,
+            budget=state.settings.task_evidence_budget_tokens,
+        )
         context: dict[str, Any] = {
             "incident": incident,
+            "pack": pack,
+            "enrichment": enrichment,
+            "similar": queries.past_incidents_sharing(
+                session,
+                tenant,
+                incident_id,
+                pack.technique_ids,
+                limit=state.settings.retrieval_top_k,
+            ),
             "alerts": queries.alerts(session, tenant, incident_id),
             "outputs": queries.outputs(session, tenant, incident_id),
             "write_backs": queries.write_backs(session, tenant, incident_id),

@@ -54,6 +54,9 @@ def model_list() -> ResponseReturnValue:
         context: dict[str, Any] = {
             "activations": queries.activations(session),
             "statistics": queries.call_statistics(session),
+            "worker_models": queries.model_states(
+                queries.live_workers(session, settings)
+            ),
         }
 
     return page(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask.typing import ResponseReturnValue
@@ -13,6 +14,7 @@ from appliance.api.openapi import document
 from appliance.api.readiness import run_checks
 from appliance.auth.guard import require_role
 from appliance.auth.roles import Role
+from appliance.db.base import utcnow
 from appliance.governance import impact
 from appliance.governance.gate import phase_for
 from appliance.jobs.queue import counts_by_state, oldest_queued_age
@@ -39,6 +41,9 @@ def overview() -> ResponseReturnValue:
             "workers": workers,
             "counts": counts,
             "oldest_queued_seconds": oldest_queued_age(session),
+            "finished_last_hour": queries.jobs_finished_since(
+                session, utcnow() - dt.timedelta(hours=1)
+            ),
             "dead": queries.dead_jobs(session),
             "polling": queries.xdr_polling(session),
             "outbox": queries.outbox_counts(session),

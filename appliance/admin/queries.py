@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session
 from appliance.config import Settings
 from appliance.db.base import utcnow
 from appliance.db.tables import AuditEvent, Job, JobState, WorkerHeartbeat
+from appliance.enrich.tables import IncidentEnrichment
 from appliance.governance.impact import RESULT
 from appliance.governance.tables import ImpactEvent
 from appliance.llm.tables import ModelActivation, ModelCall
+from appliance.retrieval.tables import PastIncident
 from appliance.tasks.tables import TaskResultRecord
 from appliance.xdr.tables import OutboxEntry, PollCursor, XdrAlert, XdrIncident
 
@@ -232,3 +234,85 @@ def time_to_first_result_by_day(session: Session, days: int = 7) -> dict[str, fl
 def _aware(moment: dt.datetime) -> dt.datetime:
     """Return ``moment`` with UTC attached when the database dropped the zone."""
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def incident_reply(session: Session, tenant: str, incident_id: str) -> dict[str, Any]:
+    """Rebuild the ``get_incident_extra_data`` reply from the stored snapshot."""
+    row = incident(session, tenant, incident_id)
+    if row is None:
+        return {}
+
+    return {
+        "incident": {"incident_id": incident_id, **dict(row.incident or {})},
+        "alerts": {
+            "data": [dict(a.data or {}) for a in alerts(session, tenant, incident_id)]
+        },
+        "network_artifacts": {"data": list(row.network_artifacts or [])},
+        "file_artifacts": {"data": list(row.file_artifacts or [])},
+    }
+
+
+def enrichment(
+    session: Session, tenant: str, incident_id: str
+) -> dict[str, Any] | None:
+    """Return the stored enrichment context of an incident, if enrichment ran."""
+    row = session.scalar(
+        select(IncidentEnrichment).where(
+            IncidentEnrichment.tenant == tenant,
+            IncidentEnrichment.incident_id == incident_id,
+        )
+    )
+    return None if row is None else dict(row.context)
+
+
+def past_incidents_sharing(
+    session: Session,
+    tenant: str,
+    incident_id: str,
+    techniques: list[str],
+    limit: int = 5,
+    scanned: int = 2000,
+) -> list[dict[str, Any]]:
+    """Return closed incidents that share ATT&CK techniques, most shared first.
+
+    The worker's similarity search needs the embedding model and the FAISS index,
+    which the web process never loads; technique overlap is the database's view.
+    """
+    wanted = set(techniques)
+    if not wanted:
+        return []
+    rows = session.scalars(
+        select(PastIncident)
+        .where(PastIncident.tenant == tenant, PastIncident.incident_id != incident_id)
+        .order_by(PastIncident.closed_at.desc())
+        .limit(scanned)
+    )
+    ranked: list[tuple[float, PastIncident, list[str]]] = []
+    for row in rows:
+        shared = sorted(wanted & set(row.techniques or []))
+        if shared:
+            overlap = len(shared) / len(wanted | set(row.techniques or []))
+            ranked.append((overlap, row, shared))
+    ranked.sort(key=lambda r: (-r[0], r[1].incident_id))
+
+    return [
+        {
+            "incident_id": row.incident_id,
+            "closed_at": row.closed_at,
+            "resolution": row.resolution,
+            "summary": row.summary,
+            "shared": shared,
+            "overlap": round(overlap, 2),
+        }
+        for overlap, row, shared in ranked[:limit]
+    ]
+
+
+def jobs_finished_since(session: Session, since: dt.datetime) -> int:
+    """Return how many jobs finished (done or dead) since ``since``."""
+    return int(
+        session.scalar(
+            select(func.count()).select_from(Job).where(Job.finished_at >= since)
+        )
+        or 0
+    )

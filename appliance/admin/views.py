@@ -9,6 +9,7 @@ from appliance.admin import (  # noqa: F401  (importing registers the pages)
     model_pages,
     overview,
     session_pages,
+    settings_page,
 )
 from appliance.admin.blueprint import bp
 

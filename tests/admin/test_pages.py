@@ -15,6 +15,7 @@ PAGES = {
     "/admin/approvals": Role.VIEWER,
     "/admin/models": Role.VIEWER,
     "/admin/audit": Role.ADMIN,
+    "/admin/settings": Role.ADMIN,
     "/admin/settings/phases": Role.ADMIN,
     "/admin/settings/keys": Role.ADMIN,
     "/admin/settings/users": Role.ADMIN,
@@ -86,6 +87,23 @@ def test_incident_page_shows_outputs_with_confidence_evidence_and_label(
     assert "alert:a-1" in html and "host:host-7" in html
     assert "AI-generated" in html
     assert "Send feedback" not in html  # viewers cannot rate
+
+
+def test_incident_page_shows_evidence_pack_enrichment_and_similar_incidents(
+    as_role, db, settings
+):
+    seed_incident(db, settings, "Encoded PowerShell")
+    html = (
+        as_role(Role.VIEWER)
+        .get(f"/admin/incidents/{INCIDENT_ID}")
+        .get_data(as_text=True)
+    )
+
+    assert "<code>AL1</code>" in html and "<code>TE1</code>" in html
+    assert "T1059.001" in html and "host-7" in html
+    assert "cmdb-file" in html and "feed file missing" in html
+    assert "<code>CX1</code>" in html
+    assert "4100" in html and "resolved_false_positive" in html
 
 
 def test_analyst_gives_feedback(as_role, db, settings):
@@ -251,7 +269,21 @@ def test_models_page_lists_manifests_and_admin_requests_activation(as_role, db):
     answer = post_form(client, f"/admin/models/{name}/activate", "/admin/models", {})
 
     assert answer.status_code == 303
-    assert "requested" in client.get("/admin/models").get_data(as_text=True)
+    html = client.get("/admin/models").get_data(as_text=True)
+    assert "requested" in html
+    assert "Step 1 of 3" in html and "Waiting for a worker" in html
+    assert 'http-equiv="refresh"' in html  # progress without JavaScript
     analyst = as_role(Role.ANALYST)
     refused = post_form(analyst, f"/admin/models/{name}/activate", "/admin/", {})
     assert refused.status_code == 403
+
+
+def test_settings_page_groups_settings_and_masks_secrets(as_role):
+    html = as_role(Role.ADMIN).get("/admin/settings").get_data(as_text=True)
+
+    for group in ("Policies", "Thresholds", "Sources", "Retention"):
+        assert f">{group}</h2>" in html
+    assert "APPLIANCE_VAULT_RETENTION_DAYS" in html
+    assert "APPLIANCE_AUTOMATE_MIN_CONFIDENCE" in html
+    assert "close_false_positive" in html
+    assert "test-secret-key-not-for-production" not in html

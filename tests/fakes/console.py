@@ -1,12 +1,14 @@
-"""Rows the admin console shows: an incident with an alert, an AI output, approvals."""
+"""Rows the admin console shows: an incident in context, an AI output, approvals."""
 
 from __future__ import annotations
 
 from appliance.config import Settings
 from appliance.db.base import utcnow
 from appliance.db.engine import Database
+from appliance.enrich.tables import IncidentEnrichment
 from appliance.governance import phases
 from appliance.governance.gate import WriteBackRequest
+from appliance.retrieval.tables import PastIncident
 from appliance.tasks.tables import TaskResultRecord
 from appliance.xdr.tables import XdrAlert, XdrIncident
 from appliance.xdr.writeback import queue_write_back
@@ -14,8 +16,27 @@ from appliance.xdr.writeback import queue_write_back
 INCIDENT_ID = "4242"
 
 
+TECHNIQUE = "T1059.001 - Command and Scripting Interpreter: PowerShell"
+
+
 def seed_incident(db: Database, settings: Settings, alert_name: str) -> int:
-    """Store an incident with one alert named ``alert_name`` and one AI output."""
+    """Store an incident with one alert named ``alert_name`` and one AI output.
+
+    Its enrichment and a closed incident sharing its technique are stored too.
+    """
+    alert = {
+        "alert_id": "a-1",
+        "detection_timestamp": 1_700_000_000_000,
+        "name": alert_name,
+        "severity": "medium",
+        "category": "Execution",
+        "host_name": "host-7",
+        "user_name": "CORP\\jdoe",
+        "mitre_technique_id_and_name": [TECHNIQUE],
+        "mitre_tactic_id_and_name": ["TA0002 - Execution"],
+        "actor_process_image_name": "powershell.exe",
+        "actor_process_command_line": "powershell -enc SQBFAFgA",
+    }
     with db.session() as session:
         session.add(
             XdrIncident(
@@ -26,6 +47,15 @@ def seed_incident(db: Database, settings: Settings, alert_name: str) -> int:
                 severity="medium",
                 name="Suspicious PowerShell on host-7",
                 alert_count=1,
+                incident={
+                    "incident_id": INCIDENT_ID,
+                    "incident_name": "Suspicious PowerShell on host-7",
+                    "severity": "medium",
+                    "status": "new",
+                    "creation_time": 1_700_000_000_000,
+                    "hosts": ["host-7:abc123"],
+                    "alert_count": 1,
+                },
                 fetched_at=utcnow(),
             )
         )
@@ -34,11 +64,50 @@ def seed_incident(db: Database, settings: Settings, alert_name: str) -> int:
                 tenant=settings.tenant,
                 incident_id=INCIDENT_ID,
                 alert_id="a-1",
-                detection_timestamp=1,
+                detection_timestamp=alert["detection_timestamp"],
                 severity="medium",
                 name=alert_name,
                 category="Execution",
                 host_name="host-7",
+                mitre_technique=TECHNIQUE,
+                data=alert,
+            )
+        )
+        session.add(
+            IncidentEnrichment(
+                tenant=settings.tenant,
+                incident_id=INCIDENT_ID,
+                context={
+                    "incident_id": INCIDENT_ID,
+                    "tenant": settings.tenant,
+                    "asset_criticality": "high",
+                    "business_unit_impact": "finance",
+                    "sources": [
+                        {
+                            "source": "cmdb-file",
+                            "kind": "asset",
+                            "status": "ok",
+                            "findings": [{"host": "host-7", "owner": "finance-it"}],
+                        },
+                        {
+                            "source": "threat-intel",
+                            "kind": "intel",
+                            "status": "failed",
+                            "error": "feed file missing",
+                            "findings": [],
+                        },
+                    ],
+                },
+            )
+        )
+        session.add(
+            PastIncident(
+                tenant=settings.tenant,
+                incident_id="4100",
+                closed_at=utcnow(),
+                summary="Admin script ran encoded PowerShell; benign.",
+                techniques=["T1059.001"],
+                resolution="resolved_false_positive",
             )
         )
         output = TaskResultRecord(
