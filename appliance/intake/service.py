@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from appliance.config import Settings
 from appliance.db.engine import Database
 from appliance.jobs import queue
-from appliance.xdr.ingest import INGEST_KIND, ingest_key
+from appliance.xdr.ingest import INGEST_KIND, ingest_key, ingest_max_attempts
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ def accept(
             INGEST_KIND,
             {"incident_id": webhook.incident_id, "source": "webhook"},
             idempotency_key=key,
+            max_attempts=ingest_max_attempts(settings),
             correlation_id=f"webhook:{webhook.incident_id}",
         )
         job_id = job.id

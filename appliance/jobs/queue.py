@@ -47,6 +47,22 @@ class RetryPolicy:
         # Half fixed, half random: spreads retries without ever retrying at once.
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
+    def attempts_within(self, seconds: float, default: int = 5) -> int:
+        """Return how many attempts make retries span at least ``seconds``.
+
+        Without a backoff (zero delays) no number of attempts spans any time; then
+        ``default`` is returned.
+        """
+        if self.base_seconds <= 0 or self.max_seconds <= 0:
+            return default
+        attempts, waited, ceiling = 1, 0.0, self.base_seconds
+        while waited < seconds:
+            waited += min(ceiling, self.max_seconds) / 2
+            ceiling *= 2
+            attempts += 1
+
+        return attempts
+
 
 def enqueue(
     session: Session,

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from appliance.config import Settings
 from appliance.db.base import utcnow
 from appliance.errors import PermanentJobError
 from appliance.jobs import queue
@@ -28,6 +29,18 @@ logger = logging.getLogger(__name__)
 
 INGEST_KIND = "xdr.ingest_incident"
 ANALYZE_KIND = "incident.analyze"
+# An incident reported while XDR is unreachable waits the outage out instead of
+# being dead-lettered after a few quick attempts: ingest retries span an hour.
+INGEST_RETRY_WINDOW_SECONDS = 3600.0
+
+
+def ingest_max_attempts(settings: Settings) -> int:
+    """Return the attempts of an ingest job: enough to retry for an hour."""
+    policy = queue.RetryPolicy(
+        settings.job_backoff_base_seconds, settings.job_backoff_max_seconds
+    )
+
+    return policy.attempts_within(INGEST_RETRY_WINDOW_SECONDS)
 
 
 def ingest_key(tenant: str, incident_id: str, version: str | int) -> str:

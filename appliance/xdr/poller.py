@@ -20,7 +20,7 @@ from appliance.errors import ConfigError
 from appliance.jobs import queue
 from appliance.xdr.calls import Filter, Sort
 from appliance.xdr.client import XdrClient, shared_client
-from appliance.xdr.ingest import INGEST_KIND, ingest_key
+from appliance.xdr.ingest import INGEST_KIND, ingest_key, ingest_max_attempts
 from appliance.xdr.tables import PollCursor
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ def poll_once(db: Database, settings: Settings, client: XdrClient) -> int:
                 INGEST_KIND,
                 {"incident_id": incident.incident_id, "source": "poll"},
                 idempotency_key=ingest_key(tenant, incident.incident_id, version),
+                max_attempts=ingest_max_attempts(settings),
                 correlation_id=f"poll:{incident.incident_id}",
             )
             enqueued += int(created)
