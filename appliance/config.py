@@ -169,8 +169,9 @@ class Settings:
     llm_timeout_seconds: float = _setting(180.0, "Per-call timeout of the model.")
     vllm_url: str | None = _setting(
         None,
-        "URL of a vLLM OpenAI-compatible server an operator runs; blank means "
-        "the appliance starts its own.",
+        "URL of a vLLM OpenAI-compatible server an operator runs, or several "
+        "(comma-separated replicas of one model; each call goes to the least busy); "
+        "blank means the appliance starts its own.",
     )
     vllm_executable: str = _setting(
         "vllm",

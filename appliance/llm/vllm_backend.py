@@ -2,9 +2,11 @@
 
 With ``vllm_url`` blank the appliance starts ``vllm serve`` for the model itself
 (:mod:`appliance.llm.vllm_server`) and restarts it when it dies; otherwise it talks to
-the server the operator runs. Output is constrained with vLLM's structured outputs
-(``response_format`` with a JSON schema), prefix caching is on, and
-:meth:`VllmBackend.generate_many` sends many prompts at once so the GPU batches them.
+the servers the operator runs: one URL, or several replicas of the model, among which
+calls are spread by :mod:`appliance.llm.vllm_replicas`. Output is constrained with
+vLLM's structured outputs (``response_format`` with a JSON schema), prefix caching is
+on, and :meth:`VllmBackend.generate_many` sends many prompts at once so the GPU
+batches them.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from appliance.llm.errors import (
     NoModelLoaded,
 )
 from appliance.llm.llama_cpp_backend import HEALTH_MESSAGES, parse_json
+from appliance.llm.vllm_replicas import ReplicaPool, parse_urls
 from appliance.llm.vllm_server import VllmServer
 from appliance.privacy.prompt import ScrubbedPrompt
 
@@ -78,7 +81,7 @@ class VllmBackend(Backend):
         self.server_args = list(server_args)
         self.server_env = dict(server_env or {})
         self.server: VllmServer | None = None
-        self._client: httpx.Client | None = None
+        self._pool: ReplicaPool | None = None
 
     def is_available(self) -> Availability:
         """Say whether a vLLM server can be reached or started here."""
@@ -105,8 +108,8 @@ class VllmBackend(Backend):
         found = self.is_available()
         if not found.available:
             raise BackendUnavailable(found.reason)
-        url = self.settings.vllm_url
-        if not url:
+        urls = parse_urls(self.settings.vllm_url or "")
+        if not urls:
             path = manifest.resolve_path(self.settings)
             store.verify(manifest, path)
             args = [str(a) for a in manifest.settings.get("vllm_args", [])]
@@ -120,35 +123,55 @@ class VllmBackend(Backend):
                 start_timeout_s=self.settings.vllm_start_timeout_seconds,
             )
             self.server.start()
-            url = self.server.url
-        self._client = httpx.Client(
-            base_url=url.rstrip("/"),
+            urls = [self.server.url]
+        self._pool = ReplicaPool(urls, self._client_for)
+        self.manifest = manifest
+
+    def _client_for(self, url: str) -> httpx.Client:
+        """Return the HTTP client of one server."""
+        return httpx.Client(
+            base_url=url,
             timeout=httpx.Timeout(self.settings.llm_timeout_seconds, connect=5.0),
             limits=httpx.Limits(max_connections=self.settings.vllm_max_concurrency),
         )
-        self.manifest = manifest
 
-    def _loaded(self) -> httpx.Client:
-        """Return the HTTP client of the loaded model or fail clearly."""
-        if self._client is None:
+    def _loaded(self) -> ReplicaPool:
+        """Return the servers of the loaded model or fail clearly."""
+        if self._pool is None:
             raise NoModelLoaded("the vLLM backend has no model loaded")
-        return self._client
+        return self._pool
 
     def health(self) -> Availability:
-        """Check the server answers /health and a one-word prompt."""
+        """Check every replica answers /health, and one of them a one-word prompt.
+
+        Available while at least one replica is healthy; the reason then names the
+        replicas that are not.
+        """
+        failing: list[str] = []
         try:
             if self.server is not None:
                 self.server.ensure_running()
-            response = self._loaded().get("/health", timeout=5.0)
-            if response.status_code != 200:
-                return Availability(False, f"/health answered {response.status_code}")
+            pool = self._loaded()
+            for replica in pool.replicas:
+                try:
+                    status = replica.client.get("/health", timeout=5.0).status_code
+                    problem = "" if status == 200 else f"/health answered {status}"
+                except httpx.TransportError as exc:
+                    problem = f"{type(exc).__name__}: {exc}"
+                if problem:
+                    pool.mark_down(replica)
+                    failing.append(f"{replica.url}: {problem}")
+                else:
+                    pool.mark_up(replica)
+            if len(failing) == len(pool.replicas):
+                return Availability(False, "; ".join(failing))
             self._complete(
                 HEALTH_MESSAGES, None, VllmOptions(max_tokens=4, temperature=0.0)
             )
         except Exception as exc:
             return Availability(False, f"{type(exc).__name__}: {exc}")
 
-        return Availability(True)
+        return Availability(True, "; ".join(failing))
 
     def generate(
         self,
@@ -221,9 +244,35 @@ class VllmBackend(Backend):
         schema: dict[str, Any] | None,
         options: Options,
     ) -> Completion:
+        """Send one chat completion to the least busy replica that takes it."""
+        pool = self._loaded()
+        tried: set[str] = set()
+        while True:
+            with pool.lease(tried) as replica:
+                try:
+                    return self._stream(replica.client, messages, schema, options)
+                except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                    # Nothing reached the server, so another replica may take it.
+                    pool.mark_down(replica)
+                    tried.add(replica.url)
+                    if self.server is not None and not self.server.alive():
+                        self.server.ensure_running()
+                    if len(tried) == len(pool.replicas):
+                        raise ModelError(f"vLLM connection failed: {exc}") from exc
+                    logger.warning(
+                        "vLLM replica unreachable; trying another",
+                        extra={"replica": replica.url},
+                    )
+
+    def _stream(
+        self,
+        client: httpx.Client,
+        messages: list[dict[str, Any]],
+        schema: dict[str, Any] | None,
+        options: Options,
+    ) -> Completion:
         """Stream one chat completion, watching the deadline and the cancel event."""
         assert isinstance(options, VllmOptions)
-        client = self._loaded()
         started = time.perf_counter()
         deadline = started + self.deadline_seconds(options)
         cancel = self._open_call()
@@ -262,6 +311,8 @@ class VllmBackend(Backend):
                             first_token_at = time.perf_counter()
                         parts.append(text)
                         finish_reason = choice.get("finish_reason") or finish_reason
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            raise
         except httpx.TimeoutException as exc:
             raise GenerationTimeout("vLLM did not answer before the deadline") from exc
         except httpx.TransportError as exc:
@@ -288,10 +339,10 @@ class VllmBackend(Backend):
         return completion
 
     def unload(self) -> None:
-        """Close the client and stop the supervised server."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        """Close the clients and stop the supervised server."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
         if self.server is not None:
             self.server.stop()
             self.server = None
