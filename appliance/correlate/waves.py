@@ -15,6 +15,7 @@ Recurrence and rollouts are noise; their alerts link to nothing.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +45,41 @@ MANAGEMENT_AGENTS = frozenset(
 )
 _SERVICE_PREFIXES = ("svc_", "svc-", "sa_", "sa-", "srv_", "service")
 _HOUR_MS = 3_600_000
+_WORD = re.compile(r"[a-z0-9]+")
+# Words that rule names of every kind use; sharing one says nothing.
+_GENERIC_WORDS = frozenset(
+    {
+        "suspicious",
+        "possible",
+        "potential",
+        "unusual",
+        "activity",
+        "detected",
+        "detection",
+        "behavior",
+        "observed",
+        "execution",
+        "process",
+        "file",
+        "files",
+        "windows",
+        "linux",
+        "using",
+        "from",
+        "with",
+        "via",
+        "creation",
+        "created",
+        "command",
+        "line",
+        "attempt",
+        "access",
+        "new",
+        "user",
+        "account",
+        "alert",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -286,14 +322,38 @@ def _candidate_runs(
     found = []
     for positions in by_signature.values():
         for run in _runs(alerts, sorted(positions), settings.gap_ms):
+            run = _sharing_words(alerts, run)
             if len(run) < settings.min_targets:
-                continue
-            if len({alerts[i].name for i in run}) < 2:
                 continue
             if classify(alerts, run)[0] >= settings.min_targets:
                 found.append(run)
 
     return found
+
+
+def content_words(name: str) -> frozenset[str]:
+    """Return the words of a rule name that say what it detects."""
+    words = _WORD.findall(name.casefold())
+
+    return frozenset(w for w in words if len(w) >= 4 and w not in _GENERIC_WORDS)
+
+
+def _sharing_words(alerts: Sequence[Alert], run: list[int]) -> list[int]:
+    """Keep alerts whose name shares a content word with a different name in the run.
+
+    A cheap filter before embedding: rewordings of one rule keep its key words, and
+    a run of unrelated alerts under a common parent mostly shares none.
+    """
+    names = {alerts[i].name for i in run}
+    if len(names) < 2:
+        return []
+    holders: dict[str, set[str]] = defaultdict(set)
+    for name in names:
+        for word in content_words(name):
+            holders[word].add(name)
+    kept = {n for group in holders.values() if len(group) > 1 for n in group}
+
+    return [i for i in run if alerts[i].name in kept]
 
 
 def _runs(
