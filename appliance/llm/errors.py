@@ -47,6 +47,12 @@ class GenerationTimeout(ModelError):
     code = "generation_timeout"
 
 
+class GenerationFailed(ModelError):
+    """The inference library raised an error of its own in the middle of a call."""
+
+    code = "generation_failed"
+
+
 class GenerationCancelled(ModelError):
     """A call was cancelled while it ran."""
 

@@ -4,7 +4,8 @@ The chat template comes from the GGUF file itself. JSON output is constrained by
 grammar built from the schema. The prompt's length is checked against the context
 window before anything runs. Consecutive calls that share a prefix (the fixed system
 prompt of a task) reuse the key/value cache of that prefix instead of evaluating it
-again. A stopping callback enforces the per-call deadline and :meth:`cancel`.
+again. A stopping callback enforces the per-call deadline and :meth:`cancel`; a call
+stuck inside llama.cpp, where that callback never runs, is abandoned at the deadline.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
 from appliance.config import Settings
+from appliance.errors import ApplianceError
 from appliance.llm import store
 from appliance.llm.backend import (
     Availability,
@@ -32,6 +35,7 @@ from appliance.llm.calls import schema_sha256
 from appliance.llm.errors import (
     ContextTooLong,
     GenerationCancelled,
+    GenerationFailed,
     GenerationTimeout,
     InvalidOutput,
     ModelError,
@@ -47,6 +51,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# How long past its deadline a call stuck inside llama.cpp (no token, so the stopping
+# callback never runs) is waited for before it is abandoned.
+STUCK_GRACE_SECONDS = 2.0
 # A fixed text with no incident data in it, so it needs no scrubbing.
 HEALTH_MESSAGES = [{"role": "user", "content": "Reply with the word OK."}]
 
@@ -229,9 +236,11 @@ class LlamaCppBackend(Backend):
         try:
             if not self._lock.acquire(timeout=max(deadline - time.perf_counter(), 0)):
                 raise GenerationTimeout("the model stayed busy past the deadline")
-            try:
-                cached = self._reusable_prefix(llm, tokens)
-                result: Any = llm.create_completion(
+            reused: list[int] = []
+
+            def complete() -> Any:
+                reused.append(self._reusable_prefix(llm, tokens))
+                return llm.create_completion(
                     prompt=tokens,
                     max_tokens=options.max_tokens,
                     temperature=options.temperature,
@@ -243,8 +252,9 @@ class LlamaCppBackend(Backend):
                     grammar=grammar,
                     stopping_criteria=StoppingCriteriaList([should_stop]),
                 )
-            finally:
-                self._lock.release()
+
+            result = self._watched(deadline, cancel, complete)
+            cached = reused[0]
         finally:
             self._close_call(cancel)
         if stopped and stopped[0] == "cancelled":
@@ -269,6 +279,50 @@ class LlamaCppBackend(Backend):
             completion.parsed = parse_json(completion)
 
         return completion
+
+    def _watched(
+        self, deadline: float, cancel: threading.Event, call: Callable[[], Any]
+    ) -> Any:
+        """Run ``call`` (which holds the model lock) in a thread, up to the deadline.
+
+        The deadline is also checked between tokens; this catches a call stuck inside
+        llama.cpp where no token ever comes. Such a call cannot be killed in-process:
+        it is abandoned, keeps the lock until it returns (later calls wait up to their
+        own deadlines), and stops at its next token if it ever makes one.
+
+        Raises:
+            GenerationTimeout: the call had not returned by the deadline and a grace.
+            GenerationFailed: llama.cpp raised an error of its own.
+        """
+        done = threading.Event()
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["result"] = call()
+            except BaseException as exc:  # handed to the caller below
+                outcome["error"] = exc
+            finally:
+                self._lock.release()
+                done.set()
+
+        threading.Thread(target=run, name="llama.cpp call", daemon=True).start()
+        if not done.wait(max(deadline - time.perf_counter(), 0) + STUCK_GRACE_SECONDS):
+            cancel.set()
+            logger.error(
+                "llama.cpp call stuck past its deadline; abandoned",
+                extra={"grace_seconds": STUCK_GRACE_SECONDS},
+            )
+            raise GenerationTimeout(
+                "llama.cpp did not return by the deadline; the call was abandoned"
+            )
+        if "error" in outcome:
+            error = outcome["error"]
+            if isinstance(error, ApplianceError):
+                raise error
+            raise GenerationFailed(f"{type(error).__name__}: {error}") from error
+
+        return outcome["result"]
 
     def _reusable_prefix(self, llm: Llama, tokens: list[int]) -> int:
         """Return how many prompt tokens the cache holds; forget them if not reused."""
