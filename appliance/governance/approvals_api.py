@@ -110,6 +110,23 @@ def get_approval(approval_id: int) -> ResponseReturnValue:
     return jsonify(body.model_dump(mode="json"))
 
 
+def _decide(approval_id: int, decide: Any) -> ResponseReturnValue:
+    """Apply one analyst decision (``approvals.approve`` or ``reject``)."""
+    body = json_body(Decision)
+    app_state = state(current_app)
+    with app_state.db.session() as session:
+        row = decide(
+            session,
+            app_state.settings,
+            approval_id,
+            actor=_actor(),
+            comment=body.comment,
+        )
+        out = ApprovalOut.of(row)
+
+    return jsonify(out.model_dump(mode="json"))
+
+
 @bp.post("/<int:approval_id>/approve")
 @document(
     "Approve a proposed change; it goes through the audited write-back path.",
@@ -120,19 +137,7 @@ def get_approval(approval_id: int) -> ResponseReturnValue:
 @require_role(Role.ANALYST)
 def approve(approval_id: int) -> ResponseReturnValue:
     """Approve and hand the change to the write-back path."""
-    body = json_body(Decision)
-    app_state = state(current_app)
-    with app_state.db.session() as session:
-        row = approvals.approve(
-            session,
-            app_state.settings,
-            approval_id,
-            actor=_actor(),
-            comment=body.comment,
-        )
-        out = ApprovalOut.of(row)
-
-    return jsonify(out.model_dump(mode="json"))
+    return _decide(approval_id, approvals.approve)
 
 
 @bp.post("/<int:approval_id>/reject")
@@ -145,16 +150,4 @@ def approve(approval_id: int) -> ResponseReturnValue:
 @require_role(Role.ANALYST)
 def reject(approval_id: int) -> ResponseReturnValue:
     """Reject the change."""
-    body = json_body(Decision)
-    app_state = state(current_app)
-    with app_state.db.session() as session:
-        row = approvals.reject(
-            session,
-            app_state.settings,
-            approval_id,
-            actor=_actor(),
-            comment=body.comment,
-        )
-        out = ApprovalOut.of(row)
-
-    return jsonify(out.model_dump(mode="json"))
+    return _decide(approval_id, approvals.reject)

@@ -17,13 +17,18 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from appliance.config import Settings
 from appliance.errors import ConfigError
 from appliance.xdr import calls, models
 from appliance.xdr.auth import auth_headers
-from appliance.xdr.errors import XdrError, XdrTransportError, error_for
+from appliance.xdr.errors import (
+    XdrBadReply,
+    XdrError,
+    XdrTransportError,
+    error_for,
+)
 from appliance.xdr.ratelimit import TenantLimiter, limiter_for
 
 logger = logging.getLogger(__name__)
@@ -125,7 +130,7 @@ class XdrClient:
             ) from exc
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         if response.status_code != 200 or not isinstance(body, dict):
             raise error_for(response.status_code, body)
@@ -174,8 +179,17 @@ class XdrClient:
         """Send a request model and parse the reply into ``reply_type``."""
         data = request.model_dump(mode="json", exclude_none=True)
         reply = self.call(call, data)
-
-        return TypeAdapter(reply_type).validate_python(reply)
+        try:
+            return TypeAdapter(reply_type).validate_python(reply)
+        except ValidationError as exc:
+            where = [
+                {"loc": list(e["loc"]), "type": e["type"]}
+                for e in exc.errors(include_url=False, include_input=False)[:20]
+            ]
+            raise XdrBadReply(
+                f"Cortex XDR answered {call} with a reply of an unexpected shape",
+                err_extra=where,
+            ) from None
 
     # --- incidents --------------------------------------------------------------------
 

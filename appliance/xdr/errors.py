@@ -99,6 +99,16 @@ class XdrTransportError(XdrError):
     retryable = True
 
 
+class XdrBadReply(XdrError):
+    """XDR answered 200 with a reply that is not the documented shape.
+
+    ``err_extra`` lists where the reply differs (locations and error types only:
+    the reply's values are incident data and stay out of errors and logs).
+    """
+
+    code = "xdr_bad_reply"
+
+
 class XdrLimitExceeded(XdrError):
     """A request breaks a documented XDR limit (page size, batch size)."""
 

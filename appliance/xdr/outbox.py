@@ -34,7 +34,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ACTION = "xdr.write_back"
-LEASE_SECONDS = 120.0
+
+
+def lease_seconds(settings: Settings) -> float:
+    """Return a lease that outlasts one send with all its client-side retries.
+
+    A lease that ran out mid-send would let a second sender post the same row.
+    """
+    per_try = settings.xdr_timeout_seconds + settings.xdr_backoff_max_seconds
+    return max(60.0, settings.xdr_max_attempts * per_try * 1.5)
 
 
 def retry_delay(attempts: int, settings: Settings) -> float:
@@ -44,8 +52,11 @@ def retry_delay(attempts: int, settings: Settings) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-def claim_due(db: Database, owner: str, limit: int) -> list[int]:
-    """Lease up to ``limit`` due rows to ``owner`` and audit each attempt."""
+def claim_due(db: Database, owner: str, limit: int, lease: float = 600.0) -> list[int]:
+    """Lease up to ``limit`` due rows to ``owner`` for ``lease`` seconds.
+
+    Each claimed row gets an audit ``attempt`` row in the same transaction.
+    """
     now = utcnow()
     due = or_(
         and_(
@@ -65,7 +76,7 @@ def claim_due(db: Database, owner: str, limit: int) -> list[int]:
         for entry in entries:
             entry.state = OutboxState.SENDING
             entry.lease_owner = owner
-            entry.lease_expires_at = now + dt.timedelta(seconds=LEASE_SECONDS)
+            entry.lease_expires_at = now + dt.timedelta(seconds=lease)
             entry.attempts += 1
             audit.record(
                 session,
@@ -95,11 +106,24 @@ def _details(entry: OutboxEntry, **more: object) -> dict[str, object]:
 def send_one(
     db: Database, client: XdrClient, settings: Settings, entry_id: int, owner: str
 ) -> bool:
-    """Post one leased row; return True when XDR acknowledged it."""
-    with db.read_session() as session:
-        entry = session.get(OutboxEntry, entry_id)
-        if entry is None or entry.lease_owner != owner:
+    """Post one leased row; return True when XDR acknowledged it.
+
+    The lease is renewed just before the post, so a row that waited behind others
+    of its batch still holds a full lease while it is sent.
+    """
+    renewed = utcnow() + dt.timedelta(seconds=lease_seconds(settings))
+    with db.session() as session:
+        entry = session.scalar(
+            select(OutboxEntry).where(
+                OutboxEntry.id == entry_id,
+                OutboxEntry.lease_owner == owner,
+                OutboxEntry.state == OutboxState.SENDING,
+                OutboxEntry.lease_expires_at > utcnow(),
+            )
+        )
+        if entry is None:
             return False
+        entry.lease_expires_at = renewed
         request = UpdateIncidentRequest(
             incident_id=entry.incident_id,
             update_data=UpdateIncidentData.model_validate(entry.update_data),
@@ -163,7 +187,8 @@ def send_due(
 ) -> tuple[int, int]:
     """Send what is due now; return (sent, failed attempts)."""
     sent = failed = 0
-    for entry_id in claim_due(db, owner, settings.outbox_batch_size):
+    lease = lease_seconds(settings)
+    for entry_id in claim_due(db, owner, settings.outbox_batch_size, lease):
         if send_one(db, client, settings, entry_id, owner):
             sent += 1
         else:

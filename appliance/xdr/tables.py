@@ -125,3 +125,5 @@ class OutboxEntry(TimestampMixin, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[dt.datetime | None]
     correlation_id: Mapped[str | None] = mapped_column(String(64))
+    # The approval a ``needs_approval`` row waits for (governance's approval queue).
+    approval_id: Mapped[int | None] = mapped_column(index=True)

@@ -5,6 +5,11 @@ caller's transaction, so the row commits together with the result it carries or 
 at all. The worker's outbox sender (:mod:`appliance.xdr.outbox`) sends queued rows;
 rows that need an approval wait, drafts are never sent. Every posted text starts with
 a clear AI-generated label and carries ``source: ai_enrichment``.
+
+A change the gate holds for a human becomes a proposal in the approval queue
+(:mod:`appliance.governance.approvals`) and its row waits. When an analyst approves
+it, the queue calls :func:`submit`, which asks the gate again with the approval on
+record and only then lets the waiting row go.
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from appliance.config import Settings
 from appliance.db.base import utcnow
-from appliance.errors import ValidationFailed
-from appliance.governance import audit
+from appliance.errors import Conflict, ValidationFailed
+from appliance.governance import approvals, audit
 from appliance.governance.gate import Verdict, WriteBackRequest, authorize
 from appliance.xdr.calls import UpdateIncidentData
 from appliance.xdr.tables import OutboxEntry, OutboxState
@@ -114,6 +119,16 @@ def queue_write_back(
         next_attempt_at=utcnow(),
         correlation_id=correlation_id,
     )
+    if decision.verdict == Verdict.NEEDS_APPROVAL:
+        proposal = approvals.propose(
+            session,
+            settings,
+            request,
+            reason=decision.reason,
+            evidence=list(request.details.get("evidence_ids") or []),
+            correlation_id=correlation_id,
+        )
+        entry.approval_id = proposal.id
     with session.begin_nested():
         session.add(entry)
         session.flush()
@@ -145,15 +160,48 @@ def queue_write_back(
     return entry
 
 
-def release_approved(
-    session: Session, outbox_id: int, approved_by: str
-) -> OutboxEntry | None:
-    """Queue a write-back that waited for approval; None when it was not waiting."""
-    entry = session.get(OutboxEntry, outbox_id)
-    if entry is None or entry.state != OutboxState.NEEDS_APPROVAL:
-        return None
-    entry.state = OutboxState.QUEUED
-    entry.next_attempt_at = utcnow()
-    entry.reason = f"approved by {approved_by}"[:300]
+def submit(
+    session: Session, settings: Settings, request: WriteBackRequest
+) -> int | None:
+    """Let the rows that waited for an approval go, once the gate agrees.
 
-    return entry
+    Called by the approval queue in the approver's transaction. ``request`` carries
+    ``approved_by`` and ``approval_id``; the gate checks them against the approval on
+    record, so nothing reaches XDR on a claim of approval alone.
+
+    Returns:
+        The first released outbox id, or None when no row waited for this approval.
+
+    Raises:
+        Conflict: the gate still refuses (for example the phase is now read-only).
+    """
+    decision = authorize(session, settings, request)
+    if decision.verdict != Verdict.SEND:
+        raise Conflict(f"the approved change cannot be sent: {decision.reason}")
+    waiting = list(
+        session.scalars(
+            select(OutboxEntry)
+            .where(
+                OutboxEntry.approval_id == request.approval_id,
+                OutboxEntry.state == OutboxState.NEEDS_APPROVAL,
+            )
+            .order_by(OutboxEntry.id)
+        )
+    )
+    for entry in waiting:
+        entry.state = OutboxState.QUEUED
+        entry.verdict = decision.verdict.value
+        entry.reason = decision.reason[:300]
+        entry.next_attempt_at = utcnow()
+        audit.record(
+            session,
+            actor=request.approved_by or "appliance",
+            action="xdr.write_back.release",
+            outcome="info",
+            tenant=entry.tenant,
+            target=f"incident:{entry.incident_id}",
+            correlation_id=entry.correlation_id,
+            details={"outbox_id": entry.id, "approval_id": request.approval_id},
+        )
+
+    return waiting[0].id if waiting else None

@@ -10,12 +10,14 @@ from sqlalchemy import select
 from appliance.config import Settings
 from appliance.db.engine import Database
 from appliance.db.tables import AuditEvent
-from appliance.errors import ValidationFailed
+from appliance.errors import Conflict, ValidationFailed
+from appliance.governance import approvals
 from appliance.governance.gate import WriteBackRequest
+from appliance.governance.tables import Approval
 from appliance.xdr import outbox
 from appliance.xdr.sandbox import Faults
 from appliance.xdr.tables import OutboxEntry, OutboxState
-from appliance.xdr.writeback import AI_LABEL, queue_write_back, release_approved
+from appliance.xdr.writeback import AI_LABEL, queue_write_back
 from tests.fakes.xdr_sandbox import RunningSandbox, running_sandbox
 
 
@@ -111,15 +113,54 @@ def test_change_to_high_severity_waits_for_approval_then_sends(
         change={"status": "resolved_false_positive"},
     )
     assert entry.state == OutboxState.NEEDS_APPROVAL
+    assert entry.approval_id is not None
     with sandbox.client() as client:
         assert outbox.send_due(db, client, suggest, "s") == (0, 0)
         with db.session() as session:
-            assert release_approved(session, entry.id, "alice") is not None
+            approval = approvals.approve(
+                session, suggest, entry.approval_id, actor="alice", comment="seen it"
+            )
+            assert approval.applied_ref == str(entry.id)
         assert outbox.send_due(db, client, suggest, "s") == (1, 0)
 
     assert sandbox.tenant.incidents["101"]["incident"]["status"] == (
         "resolved_false_positive"
     )
+    with db.read_session() as session:
+        released = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "xdr.write_back.release")
+        ).one()
+        assert released.actor == "alice"
+
+
+def test_a_rejected_change_is_never_sent(
+    suggest: Settings, db: Database, sandbox: RunningSandbox
+) -> None:
+    entry = queue(db, suggest, kind="status", change={"status": "under_investigation"})
+    assert entry.approval_id is not None
+    with db.session() as session:
+        approvals.reject(session, suggest, entry.approval_id, actor="bob", comment="no")
+    with sandbox.client() as client:
+        assert outbox.send_due(db, client, suggest, "s") == (0, 0)
+
+    assert sandbox.tenant.writes.get("101", 0) == 0
+    with db.read_session() as session:
+        assert session.get(OutboxEntry, entry.id).state == OutboxState.NEEDS_APPROVAL
+
+
+def test_an_approval_is_refused_when_the_phase_fell_back_to_read_only(
+    suggest: Settings, db: Database
+) -> None:
+    entry = queue(db, suggest, kind="status", change={"status": "under_investigation"})
+    read_only = replace(suggest, rollout_phase="read_only")
+    with pytest.raises(Conflict, match="read-only"), db.session() as session:
+        approvals.approve(
+            session, read_only, entry.approval_id, actor="alice", comment="ok"
+        )
+
+    with db.read_session() as session:
+        assert session.get(Approval, entry.approval_id).state == approvals.PENDING
+        assert session.get(OutboxEntry, entry.id).state == OutboxState.NEEDS_APPROVAL
 
 
 def test_same_key_returns_the_first_row(suggest: Settings, db: Database) -> None:
@@ -154,3 +195,16 @@ def test_send_and_snapshot_on_sqlite_and_postgres(
     with any_db.read_session() as session:
         alerts = session.scalars(select(XdrAlert.alert_id)).all()
         assert sorted(alerts) == ["9201", "9202", "9203"]
+
+
+def test_a_row_whose_lease_ran_out_is_not_sent_by_its_old_owner(
+    suggest: Settings, db: Database, sandbox: RunningSandbox
+) -> None:
+    queue(db, suggest)
+    [entry_id] = outbox.claim_due(db, "slow-sender", 10, lease=-1.0)  # already over
+    [again] = outbox.claim_due(db, "new-sender", 10)
+    with sandbox.client() as client:
+        assert not outbox.send_one(db, client, suggest, entry_id, "slow-sender")
+        assert outbox.send_one(db, client, suggest, again, "new-sender")
+
+    assert sandbox.tenant.writes["101"] == 1
