@@ -104,6 +104,13 @@ def _present(value: Any) -> bool:
     return value not in BLANK and not (isinstance(value, str) and not value.strip())
 
 
+def mitre_text(value: Any) -> str | None:
+    """Return an alert's MITRE field as text (XDR sends a string or a list)."""
+    if isinstance(value, list):
+        value = "; ".join(str(v) for v in value if v)
+    return str(value) if _present(value) else None
+
+
 def _user(value: str) -> str:
     """Return the account name without its Windows domain."""
     return value.split("\\")[-1]
@@ -210,8 +217,8 @@ def _alert_entry(alert: Mapping[str, Any], fact: str) -> dict[str, Any]:
         "description": alert.get("description"),
         "host_name": alert.get("host_name"),
         "user_name": alert.get("user_name"),
-        "technique": alert.get("mitre_technique_id_and_name"),
-        "tactic": alert.get("mitre_tactic_id_and_name"),
+        "technique": mitre_text(alert.get("mitre_technique_id_and_name")),
+        "tactic": mitre_text(alert.get("mitre_tactic_id_and_name")),
         "action": alert.get("action_pretty") or alert.get("action"),
         "chain": _chain(alert),
         "hashes": [alert[n] for n in HASH_FIELDS if _present(alert.get(n))],
@@ -272,12 +279,14 @@ def _techniques(
     tactics: dict[str, str] = {}
     cited_by: dict[str, list[str]] = {}
     for alert in alerts:
-        text = str(alert.get("mitre_technique_id_and_name") or "")
+        text = mitre_text(alert.get("mitre_technique_id_and_name")) or ""
+        for part in text.split("; "):
+            for tid in TECHNIQUE_ID.findall(part):
+                name = part.split(" - ", 1)[1] if " - " in part else ""
+                names.setdefault(tid, name.strip())
         for tid in TECHNIQUE_ID.findall(text):
             counts[tid] += 1
-            name = text.split(" - ", 1)[1] if " - " in text else ""
-            names.setdefault(tid, name.strip())
-            tactic = str(alert.get("mitre_tactic_id_and_name") or "")
+            tactic = mitre_text(alert.get("mitre_tactic_id_and_name")) or ""
             if tactic:
                 tactics.setdefault(tid, tactic)
             cited_by.setdefault(tid, []).append(facts[str(alert.get("alert_id"))])

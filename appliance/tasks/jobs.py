@@ -10,8 +10,16 @@ from sqlalchemy.orm import Session
 
 from appliance.config import Settings
 from appliance.errors import PermanentJobError
+from appliance.jobs import queue
 from appliance.jobs.registry import JobContext, job_handler
-from appliance.tasks.pipeline import analyze, narrator_for, store_results
+from appliance.privacy.scrubber import Scrubber
+from appliance.privacy.vault import PseudonymVault
+from appliance.tasks.pipeline import (
+    IncidentAnalysis,
+    analyze,
+    narrator_for,
+    store_results,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +74,53 @@ def enrichment_of(settings: Settings, reply: dict[str, Any]) -> dict[str, Any]:
     return service.enrich(entities).model_dump(mode="json")
 
 
+def similar_to(
+    ctx: JobContext, reply: dict[str, Any], scrubber: Scrubber, vault: PseudonymVault
+) -> list[dict[str, Any]]:
+    """Return similar past incidents, or none when no index exists yet."""
+    from appliance.retrieval.document import incident_text
+    from appliance.retrieval.jobs import similar_incidents
+
+    service = similar_incidents(ctx.db, ctx.settings)
+    if service.current() is None:
+        return []
+    incident = reply["incident"]
+    name = str(incident.get("incident_name") or incident.get("description") or "")
+    techniques = [
+        str(t).split(" ")[0]
+        for t in incident.get("mitre_techniques_ids_and_names") or []
+    ]
+    text = incident_text(scrubber.scrub(name, vault).data, techniques, {})
+    found = service.similar(
+        text,
+        tenant=ctx.settings.tenant,
+        exclude_incident_id=str(incident.get("incident_id")),
+    )
+
+    return [s.as_dict() for s in found]
+
+
+def closed_incident_payload(
+    analysis: IncidentAnalysis, scrubber: Scrubber, vault: PseudonymVault, tenant: str
+) -> dict[str, Any]:
+    """Return the ``retrieval.incident_closed`` payload: the article, scrubbed."""
+    closure = analysis.results["closure"].as_dict()
+    pack = analysis.pack
+    entities = scrubber.scrub(
+        {"hosts": pack.entities["hosts"], "users": pack.entities["users"]}, vault
+    ).data
+
+    return {
+        "tenant": tenant,
+        "incident_id": pack.incident_id,
+        "summary": scrubber.scrub(closure["summary"], vault).data,
+        "techniques": pack.technique_ids,
+        "entities": entities,
+        "resolution": str(pack.incident.get("status") or "resolved")[:64],
+        "closure_notes": scrubber.scrub(closure["kb_article"], vault).data,
+    }
+
+
 @job_handler("incident.analyze")
 def analyze_incident(ctx: JobContext) -> dict[str, Any]:
     """Analyze one stored incident and queue its labelled results for XDR."""
@@ -97,12 +152,25 @@ def analyze_incident(ctx: JobContext) -> dict[str, Any]:
         model_name=(model.info().get("model") if model is not None else None),
         unavailable=unavailable,
     )
+    try:
+        similar = similar_to(ctx, reply, scrubber, vault)
+    except Exception:  # a missing or broken index must not stop the analysis
+        logger.warning(
+            "similar incidents unavailable",
+            extra={"incident_id": incident_id},
+            exc_info=True,
+        )
+        similar = []
     analysis = analyze(
         reply,
         narrator,
         enrichment=enrichment,
+        similar=similar,
         budget=ctx.settings.task_evidence_budget_tokens,
     )
+    closed = None
+    if "closure" in analysis.results:
+        closed = closed_incident_payload(analysis, scrubber, vault, tenant)
     severity = str(reply["incident"].get("severity") or "unknown").lower()
 
     def write(session: Session) -> None:
@@ -118,6 +186,15 @@ def analyze_incident(ctx: JobContext) -> dict[str, Any]:
             actor=f"worker:{ctx.worker_id}",
             correlation_id=ctx.correlation_id,
         )
+        if closed is not None:
+            # The knowledge-base article joins the similar-incident index.
+            queue.enqueue(
+                session,
+                "retrieval.incident_closed",
+                closed,
+                idempotency_key=f"closed:{tenant}:{incident_id}:{version}",
+                correlation_id=ctx.correlation_id,
+            )
 
     ctx.defer(write)
 

@@ -8,6 +8,7 @@ saves each result with its prompt record and queues its write-back to XDR throug
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from appliance.config import Settings
 from appliance.db.engine import Database
+from appliance.governance import impact
 from appliance.llm.backend import Options
 from appliance.privacy.scrubber import Scrubber
 from appliance.privacy.vault import PseudonymVault
@@ -30,6 +32,8 @@ from appliance.tasks.tables import TaskResultRecord
 logger = logging.getLogger(__name__)
 
 TASKS = ("triage", "root_cause", "copilot", "response")
+# The severities ``update_incident`` accepts as ``manual_severity``.
+CHANGEABLE_SEVERITIES = frozenset({"low", "medium", "high", "critical"})
 
 
 @dataclass
@@ -198,6 +202,12 @@ def store_results(
     from appliance.governance.gate import WriteBackRequest
     from appliance.xdr.writeback import queue_write_back
 
+    created = analysis.pack.incident.get("creation_time")
+    created_at = (
+        dt.datetime.fromtimestamp(int(created) / 1000, dt.UTC)
+        if isinstance(created, int | float) and created > 0
+        else None
+    )
     ids = []
     for name, result in analysis.results.items():
         row = TaskResultRecord(
@@ -217,6 +227,13 @@ def store_results(
         session.add(row)
         session.flush()
         ids.append(row.id)
+        impact.note_ai_result(
+            session,
+            tenant=tenant,
+            incident_id=result.incident_id,
+            task=name,
+            incident_created_at=created_at,
+        )
         key = f"tasks:{tenant}:{result.incident_id}:{name}:{version}"
         details = {"task_result_id": row.id, "evidence_ids": result.evidence_ids}
         queue_write_back(
@@ -236,9 +253,68 @@ def store_results(
             actor=actor,
             correlation_id=correlation_id,
         )
+        if name == "triage":
+            _propose_severity(
+                session,
+                settings,
+                result,
+                tenant=tenant,
+                incident_severity=incident_severity,
+                key=f"{key}:severity",
+                actor=actor,
+                correlation_id=correlation_id,
+            )
     logger.info(
         "incident task results stored",
         extra={"incident_id": analysis.pack.incident_id, "results": len(ids)},
     )
 
     return ids
+
+
+def _propose_severity(
+    session: Session,
+    settings: Settings,
+    result: TaskResult,
+    *,
+    tenant: str,
+    incident_severity: str,
+    key: str,
+    actor: str,
+    correlation_id: str | None,
+) -> None:
+    """Queue the triage's severity as a change when it differs from XDR's.
+
+    A severity change alters the incident, so the gate holds it for a human in
+    every phase but automate, and always for high and critical incidents.
+    """
+    from appliance.governance.gate import WriteBackRequest
+    from appliance.xdr.writeback import queue_write_back
+
+    suggested = str(result.content["severity"]["suggested"])
+    if suggested not in CHANGEABLE_SEVERITIES or suggested == incident_severity:
+        return
+    reason = str(result.content["severity"]["reason"])
+    queue_write_back(
+        session,
+        settings,
+        WriteBackRequest(
+            tenant=tenant,
+            task=result.task,
+            kind="severity",
+            incident_id=result.incident_id,
+            incident_severity=incident_severity,
+            confidence=result.confidence,
+            details={
+                "manual_severity": suggested,
+                "from": incident_severity,
+                "reason": reason,
+                "evidence_ids": result.evidence_ids,
+            },
+        ),
+        idempotency_key=key,
+        text=f"Severity {incident_severity} -> {suggested}: {reason}",
+        change={"manual_severity": suggested},
+        actor=actor,
+        correlation_id=correlation_id,
+    )

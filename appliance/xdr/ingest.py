@@ -10,6 +10,7 @@ the job.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from appliance.config import Settings
 from appliance.db.base import utcnow
 from appliance.errors import PermanentJobError
+from appliance.governance import impact
 from appliance.jobs import queue
 from appliance.jobs.registry import JobContext, job_handler
 from appliance.xdr.client import shared_client
@@ -121,8 +123,18 @@ def ingest_incident(ctx: JobContext) -> dict[str, Any]:
     extra = shared_client(ctx.settings).get_incident_extra_data(incident_id)
     version = extra.incident.modification_time or "unknown"
 
+    created = extra.incident.creation_time
+
     def write(session: Session) -> None:
         store_snapshot(session, tenant, extra)
+        impact.note_incident(
+            session,
+            tenant=tenant,
+            incident_id=incident_id,
+            incident_created_at=(
+                dt.datetime.fromtimestamp(created / 1000, dt.UTC) if created else None
+            ),
+        )
         queue.enqueue(
             session,
             ANALYZE_KIND,
