@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from appliance.config import Settings
 from appliance.db.base import utcnow
 from appliance.db.engine import Database
 from appliance.enrich.tables import IncidentEnrichment
-from appliance.governance import phases
+from appliance.governance import impact, phases
 from appliance.governance.gate import WriteBackRequest
+from appliance.jobs import queue
 from appliance.retrieval.tables import PastIncident
 from appliance.tasks.tables import TaskResultRecord
 from appliance.xdr.tables import XdrAlert, XdrIncident
@@ -164,3 +167,23 @@ def seed_approval(db: Database, settings: Settings) -> int:
         )
         assert entry.approval_id is not None, entry.reason
         return entry.approval_id
+
+
+def seed_activity(db: Database, settings: Settings, jobs: int = 3) -> None:
+    """Queue some jobs and record an AI result 12 minutes after its incident began."""
+    with db.session() as session:
+        for n in range(jobs):
+            queue.enqueue(session, "incident.analyze", {"incident_id": f"q-{n}"})
+        impact.note_incident(
+            session,
+            tenant=settings.tenant,
+            incident_id=INCIDENT_ID,
+            incident_created_at=utcnow() - dt.timedelta(minutes=12),
+        )
+        impact.note_ai_result(
+            session,
+            tenant=settings.tenant,
+            incident_id=INCIDENT_ID,
+            task="triage",
+            incident_created_at=utcnow() - dt.timedelta(minutes=12),
+        )
