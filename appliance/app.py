@@ -22,7 +22,7 @@ from appliance.config import Settings, load_settings
 from appliance.correlate import api as correlate_api
 from appliance.db.engine import Database
 from appliance.enrich import api as enrich_api
-from appliance.errors import ApplianceError, error_body
+from appliance.errors import ApplianceError, PayloadTooLarge, error_body
 from appliance.governance import (
     approvals_api,
     audit_api,
@@ -44,7 +44,6 @@ BLUEPRINTS = [
     health.bp,
     openapi.bp,
     jobs.bp,
-    privacy_api.bp,
     login_api.bp,
     accounts_api.bp,
     keys_api.bp,
@@ -53,10 +52,11 @@ BLUEPRINTS = [
     audit_api.bp,
     phases_api.bp,
     impact_api.bp,
+    privacy_api.bp,
     intake_webhook.bp,
-    correlate_api.bp,
     tasks_api.bp,
     enrich_api.bp,
+    correlate_api.bp,
     admin_views.bp,
 ]
 
@@ -106,6 +106,10 @@ def _register_request_hooks(app: Flask) -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         g.started = time.perf_counter()
+        # Refuse oversized bodies up front, whether or not the view reads them.
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        if request.content_length is not None and request.content_length > limit:
+            raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
 
     @app.after_request
     def finish_request(response: Response) -> Response:

@@ -228,24 +228,24 @@ def _add_commands() -> None:
     from appliance.llm.commands import models
 
     cli.add_command(models)
+    from appliance.privacy.commands import scrub
+
+    cli.add_command(scrub)
     from appliance.auth.commands import keys, users
     from appliance.governance.commands import audit, phases
 
     for group in (audit, phases, users, keys):
         cli.add_command(group)
-    from appliance.privacy.commands import scrub
-
-    cli.add_command(scrub)
     from appliance.xql.commands import xql
 
     cli.add_command(xql)
-    from appliance.tasks.commands import triage
-
-    cli.add_command(triage)
     from appliance.ops.commands import backup, restore
 
     cli.add_command(backup)
     cli.add_command(restore)
+    from appliance.tasks.commands import triage
+
+    cli.add_command(triage)
     from appliance.xdr.commands import xdr_sandbox
 
     cli.add_command(xdr_sandbox)
@@ -262,3 +262,7 @@ def main() -> None:
     except ApplianceError as exc:
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

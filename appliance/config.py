@@ -297,6 +297,19 @@ class Settings:
         "packaged all-MiniLM-L6-v2.",
     )
 
+    # --- incident tasks ---------------------------------------------------------------
+    task_evidence_budget_tokens: int = _setting(
+        1500, "Token budget of an incident's evidence pack (compacted to fit)."
+    )
+    task_model_timeout_seconds: float = _setting(
+        90.0,
+        "Deadline of one model call of an incident task; past it the task gives its "
+        "deterministic result.",
+    )
+    task_max_output_tokens: int = _setting(
+        320, "Most tokens the model may write for one incident task."
+    )
+
     # --- alert correlation ------------------------------------------------------------
     correlate_gap_minutes: float = _setting(
         30.0, "Longest time between two linked alerts of one attack chain."
@@ -314,19 +327,6 @@ class Settings:
         True,
         "Whether clustering also merges waves whose rule names differ only in wording "
         "(loads the embedding model in the worker and the command line).",
-    )
-
-    # --- incident tasks ---------------------------------------------------------------
-    task_evidence_budget_tokens: int = _setting(
-        1500, "Token budget of an incident's evidence pack (compacted to fit)."
-    )
-    task_model_timeout_seconds: float = _setting(
-        90.0,
-        "Deadline of one model call of an incident task; past it the task gives its "
-        "deterministic result.",
-    )
-    task_max_output_tokens: int = _setting(
-        320, "Most tokens the model may write for one incident task."
     )
 
     @classmethod

@@ -107,7 +107,7 @@ def db(settings: Settings) -> Iterator[Database]:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def any_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    """Return settings for a migrated database, once on SQLite and once on PostgreSQL."""
+    """Return settings for a migrated database: once SQLite, once PostgreSQL."""
     if request.param == "sqlite":
         settings = _settings_for(tmp_path, None)
         database = Database(settings.resolved_database_url)

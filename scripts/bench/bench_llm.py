@@ -92,6 +92,7 @@ def appliance_run(
         "completion_tokens": completion.completion_tokens,
         "ttft": completion.time_to_first_token_s or 0.0,
         "duration": completion.duration_s,
+        "cached": completion.cached_prompt_tokens,
     }
 
 
@@ -162,10 +163,12 @@ def main() -> None:
     fresh.unload()
     reuse = LlamaCppBackend(settings, n_ctx=2048, prefix_reuse=True)
     reuse.load(manifest)
-    with_reuse = []
+    with_reuse, cached = [], []
     for n in range(args.repeats):
         appliance_run(reuse, USER.replace("4411", f"50{n}"), 1)
-        with_reuse.append(appliance_run(reuse, second_user, 1)["ttft"])
+        run = appliance_run(reuse, second_user, 1)
+        with_reuse.append(run["ttft"])
+        cached.append(run["cached"])
     reuse.unload()
     bench.record(
         "second_call_ttft_s",
@@ -173,6 +176,7 @@ def main() -> None:
             "prompt_tokens": len(tokens),
             "without_prefix_reuse": round(statistics.median(without), 3),
             "with_prefix_reuse": round(statistics.median(with_reuse), 3),
+            "cached_prompt_tokens": min(cached),
         },
     )
     bench.report()

@@ -12,4 +12,6 @@ def test_every_guarded_route_has_a_scope_a_key_can_hold(app):
         if scope not in KNOWN_SCOPES:
             missing[rule.rule] = scope
 
-    assert missing == {}, "add these scopes to KNOWN_SCOPES in appliance/auth/api_keys.py"
+    assert missing == {}, (
+        "add these scopes to KNOWN_SCOPES in appliance/auth/api_keys.py"
+    )

@@ -7,6 +7,7 @@ test can count how many times a job really completed.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -38,8 +39,17 @@ def effect(ctx: JobContext) -> dict[str, Any]:
 
 @job_handler("test.sleep")
 def sleep(ctx: JobContext) -> dict[str, Any]:
-    """Sleep ``seconds`` on the first attempt (to be killed), then finish."""
-    seconds = float(ctx.payload.get("seconds", 1.0)) if ctx.attempt == 1 else 0.0
+    """Sleep ``seconds`` on the first attempt (to be killed), then finish.
+
+    With ``once`` (a file path) it sleeps on the first run only, whatever the attempt
+    count says: a job released on shutdown keeps its attempt count at zero.
+    """
+    first = ctx.attempt == 1
+    if "once" in ctx.payload:
+        marker = Path(ctx.payload["once"])
+        first = not marker.exists()
+        marker.touch()
+    seconds = float(ctx.payload.get("seconds", 1.0)) if first else 0.0
     deadline = time.monotonic() + seconds
     step = 0
     while time.monotonic() < deadline:

@@ -156,8 +156,11 @@ def test_sigkill_mid_job_loses_nothing_and_completes_once(any_db, any_settings):
     assert _effects(any_db) == 1
 
 
-def test_sigterm_releases_an_unfinished_job_for_another_worker(any_db, any_settings):
-    job_id = _enqueue(any_db, "test.sleep", {"seconds": 60})
+def test_sigterm_releases_an_unfinished_job_for_another_worker(
+    any_db, any_settings, tmp_path
+):
+    once = str(tmp_path / "slept")
+    job_id = _enqueue(any_db, "test.sleep", {"seconds": 60, "once": once})
     first = _start_worker(any_settings)
     _wait(lambda: _job(any_db, job_id).state == JobState.RUNNING)
 
@@ -167,7 +170,7 @@ def test_sigterm_releases_an_unfinished_job_for_another_worker(any_db, any_setti
     released = _job(any_db, job_id)
     assert released.state == JobState.QUEUED and released.attempts == 0
     second = _start_worker(any_settings, "--idle-exit")
-    second.wait(timeout=30)
+    assert second.wait(timeout=30) == 0
     assert _job(any_db, job_id).state == JobState.SUCCEEDED
 
 

@@ -18,7 +18,7 @@ from appliance.llm.manifests import Manifest, load_manifest, store_dir
 from appliance.llm.runtime import ModelRuntime
 from appliance.llm.tables import ModelActivation, ModelCall
 from tests.fakes.scrubbed_prompts import scrubbed_prompt
-from tests.llm.conftest import TINY, VERDICT_SCHEMA
+from tests.llm.conftest import TINY
 
 
 @pytest.fixture
@@ -56,8 +56,13 @@ def test_every_call_is_recorded(db: Database, runtime: ModelRuntime) -> None:
 
     completion = runtime.generate(
         prompt,
-        schema=VERDICT_SCHEMA,
-        options=LlamaCppOptions(max_tokens=96),
+        schema={
+            "type": "object",
+            "properties": {"malicious": {"type": "boolean"}},
+            "required": ["malicious"],
+            "additionalProperties": False,
+        },
+        options=LlamaCppOptions(max_tokens=24),
         correlation_id="incident-7",
     )
 
@@ -69,7 +74,9 @@ def test_every_call_is_recorded(db: Database, runtime: ModelRuntime) -> None:
     assert call.model_sha256 == load_manifest(TINY).sha256
     assert call.prompt_sha256 == prompt.sha256
     assert call.entities == {"HOSTNAME": 2}
-    assert call.options["max_tokens"] == 96
+    assert call.options["max_tokens"] == 24
+    assert call.schema_sha256 is not None
+    assert isinstance(completion.parsed["malicious"], bool)
     assert call.prompt_tokens == completion.prompt_tokens
     assert call.completion_tokens == completion.completion_tokens
     assert call.output == completion.text
