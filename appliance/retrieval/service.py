@@ -136,6 +136,45 @@ class SimilarIncidents:
             self._loaded = self.store.load()
         return self._loaded
 
+    def catch_up(self) -> int | None:
+        """Add the stored past incidents this node's index lacks; return the generation.
+
+        Every node keeps its own index, but incidents close on whichever node's worker
+        ran the job: the database is the record, and rows newer than the newest one
+        indexed here are embedded and added. Returns None when nothing was missing.
+        """
+        index = self.current()
+        if index is None:
+            with self.db.read_session() as session:
+                stored = session.scalar(select(PastIncident.id).limit(1))
+            return None if stored is None else int(self.rebuild()["generation"])
+        newest = int(index.ids.max()) if len(index) else 0
+        with self.db.read_session() as session:
+            rows = list(
+                session.scalars(
+                    select(PastIncident)
+                    .where(PastIncident.id > newest)
+                    .order_by(PastIncident.id)
+                )
+            )
+            session.expunge_all()
+        if not rows:
+            return None
+        vectors = self.embedder.embed([past_incident_text(r) for r in rows])
+        with self.store.writing():
+            current = self.store.load() or self._build([])
+            for row, vector in zip(rows, vectors, strict=True):
+                if row.id not in current:
+                    current.add(vector, row.id, row.tenant, row.closed_at.timestamp())
+            generation = self.store.save(current)
+        self._loaded = current
+        logger.info(
+            "similar-incident index caught up with the database",
+            extra={"generation": generation, "added": len(rows)},
+        )
+
+        return generation
+
     def similar(
         self,
         text: str,
@@ -174,6 +213,11 @@ class SimilarIncidents:
         exclude_incident_id: str | None = None,
     ) -> list[SimilarIncident]:
         """Return the past incidents most similar to an embedded incident."""
+        try:
+            self.catch_up()
+        except OSError:
+            # A full disk or a read-only volume: serve the generation already saved.
+            logger.warning("similar-incident index could not catch up", exc_info=True)
         index = self.current()
         if index is None:
             return []

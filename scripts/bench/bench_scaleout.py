@@ -166,6 +166,7 @@ def _run(server: str, apis: int, workers: int, args: argparse.Namespace) -> dict
     url, name = _fresh_database(server)
     db = Database(url)
     data_dir = Path(f"/tmp/{name}")
+    data_dir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")} | {
         "APPLIANCE_DATABASE_URL": url,
         "APPLIANCE_DATA_DIR": str(data_dir),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from appliance.config import Settings
 from appliance.db.engine import Database
@@ -130,3 +131,34 @@ def test_no_index_yet_gives_no_results(
     db: Database, settings: Settings, embedder: Embedder
 ) -> None:
     assert SimilarIncidents(db, settings, embedder).similar("anything") == []
+
+
+def test_a_node_catches_up_with_incidents_closed_on_another_node(
+    db: Database, settings: Settings, embedder: Embedder, tmp_path
+) -> None:
+    # Two nodes share the database; each keeps its own index in its data directory.
+    node_a = SimilarIncidents(db, settings, embedder)
+    node_b = SimilarIncidents(
+        db, replace(settings, data_dir=str(tmp_path / "node-b")), embedder
+    )
+    record_all(node_a, db)
+    node_a.rebuild()
+    assert node_b.similar("anything", max_age_days=0) != []  # built from the database
+
+    with db.session() as session:
+        row = node_a.record_closed(
+            session,
+            {
+                "incident_id": "107",
+                "summary": "DCSync: directory replication requested by a workstation",
+                "techniques": ["T1003.006"],
+                "resolution": "resolved_true_positive",
+            },
+        )
+        session.expunge(row)
+    node_a.add(row)
+    found = node_b.similar("replication of the directory from a workstation", k=1)
+
+    assert [f.incident_id for f in found] == ["107"]
+    assert len(node_b.current() or []) == len(PAST) + 1
+    assert node_b.catch_up() is None  # nothing left to add
