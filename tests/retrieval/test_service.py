@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from pathlib import Path
 
 from appliance.config import Settings
 from appliance.db.engine import Database
@@ -134,7 +135,7 @@ def test_no_index_yet_gives_no_results(
 
 
 def test_a_node_catches_up_with_incidents_closed_on_another_node(
-    db: Database, settings: Settings, embedder: Embedder, tmp_path
+    db: Database, settings: Settings, embedder: Embedder, tmp_path: Path
 ) -> None:
     # Two nodes share the database; each keeps its own index in its data directory.
     node_a = SimilarIncidents(db, settings, embedder)
