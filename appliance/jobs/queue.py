@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from appliance.db.base import utcnow
@@ -110,6 +110,12 @@ def enqueue(
         if existing is None:
             raise
         return existing, False
+    except DBAPIError as exc:
+        # SQLite ends the whole transaction on some errors (a full disk); rolling
+        # back to the savepoint then fails, and that error would hide the reason.
+        if isinstance(exc.__context__, DBAPIError):
+            raise exc.__context__ from None
+        raise
 
     logger.info("job enqueued", extra={"job_id": job.id, "job_kind": kind})
     return job, True

@@ -21,6 +21,7 @@ from types import FrameType
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from appliance.config import Settings
 from appliance.db.base import utcnow
@@ -39,6 +40,10 @@ logger = logging.getLogger(__name__)
 Duty = Callable[["Worker"], None]
 # What a domain reports about itself in the worker's heartbeat (model backend state).
 InfoProvider = Callable[[], dict[str, Any]]
+# The database is unreachable or refuses writes for now (a restart, a lock held past
+# the busy timeout, a full disk): the worker waits and tries again instead of exiting.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+MAX_RETRY_SECONDS = 5.0
 
 
 class Worker:
@@ -102,24 +107,38 @@ class Worker:
         self._beat("idle")
         ran = 0
         next_reap = 0.0
+        failures = 0
         while not self._stopping.is_set():
-            if time.monotonic() >= next_reap:
-                queue.reap_exhausted(self.db)
-                next_reap = time.monotonic() + self.settings.job_lease_seconds / 2
-            self._run_duties()
-            job = queue.claim(
-                self.db,
-                self.worker_id,
-                lease_seconds=self.settings.job_lease_seconds,
-                kinds=self.kinds,
-            )
+            try:
+                if time.monotonic() >= next_reap:
+                    queue.reap_exhausted(self.db)
+                    next_reap = time.monotonic() + self.settings.job_lease_seconds / 2
+                self._run_duties()
+                job = queue.claim(
+                    self.db,
+                    self.worker_id,
+                    lease_seconds=self.settings.job_lease_seconds,
+                    kinds=self.kinds,
+                )
+            except DATABASE_UNAVAILABLE as exc:
+                failures += 1
+                self._wait_for_database(exc, failures)
+                continue
+            failures = 0
             if job is None:
                 if idle_exit:
                     break
                 self._beat("idle")
                 self._stopping.wait(self.settings.worker_poll_seconds)
                 continue
-            self._execute(job)
+            try:
+                self._execute(job)
+            except DATABASE_UNAVAILABLE as exc:
+                # The outcome was not recorded; the job's lease runs out and it is
+                # claimed again, and the fence on completion keeps it from
+                # completing twice.
+                self._current = None
+                self._wait_for_database(exc, 1)
             ran += 1
             if max_jobs is not None and ran >= max_jobs:
                 break
@@ -127,6 +146,15 @@ class Worker:
         self._beat("stopped")
         logger.info("worker stopped", extra={"worker_id": self.worker_id, "jobs": ran})
         return ran
+
+    def _wait_for_database(self, error: Exception, failures: int) -> None:
+        """Wait before the next try, longer after each failure in a row."""
+        delay = min(self.settings.worker_poll_seconds * 2**failures, MAX_RETRY_SECONDS)
+        logger.warning(
+            "database unavailable; worker retrying",
+            extra={"error_type": type(error).__name__, "retry_in_s": delay},
+        )
+        self._stopping.wait(delay)
 
     # --- one job --------------------------------------------------------------------
 
@@ -196,13 +224,19 @@ class Worker:
                 if time.monotonic() >= grace_deadline:
                     ctx.stop.set()
                     return False
-            held = queue.heartbeat(
-                self.db,
-                ctx.job_id,
-                self.worker_id,
-                lease_seconds=self.settings.job_lease_seconds,
-                progress=ctx.take_progress(),
-            )
+            try:
+                held = queue.heartbeat(
+                    self.db,
+                    ctx.job_id,
+                    self.worker_id,
+                    lease_seconds=self.settings.job_lease_seconds,
+                    progress=ctx.take_progress(),
+                )
+            except DATABASE_UNAVAILABLE:
+                # Let the handler go on; should the lease lapse meanwhile, the
+                # fence on completion keeps the job from completing twice.
+                logger.warning("job heartbeat failed; database unavailable")
+                held = True
             self._beat("busy", ctx.job_id)
             if not held:
                 ctx.stop.set()

@@ -12,12 +12,15 @@ graph (the threshold comes from ``scripts/bench/bench_retrieval.py``).
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 
 import faiss
 import numpy as np
@@ -27,6 +30,50 @@ from appliance.retrieval.embedder import DIMENSION
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 40
 KEEP_GENERATIONS = 2
+
+
+class IndexWriteError(OSError):
+    """A generation could not be written; the one before it stays current."""
+
+
+class _SyncedFile:
+    """A new file written with plain ``os.write`` calls and synced when closed."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+
+    def write(self, data: bytes | memoryview) -> int:
+        """Write all of ``data``; return its length."""
+        view = memoryview(data).cast("B")
+        size = view.nbytes
+        while view:
+            view = view[os.write(self.fd, view) :]
+
+        return size
+
+    def __enter__(self) -> _SyncedFile:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        try:
+            if kind is None:
+                os.fsync(self.fd)
+        finally:
+            os.close(self.fd)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Sync a folder, so that a rename in it survives a power loss."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @dataclass
@@ -219,21 +266,48 @@ class IndexStore:
             )
 
     def save(self, vectors: VectorIndex) -> int:
-        """Write ``vectors`` as a new generation and make it current (hold the lock)."""
-        generation = (self.current_generation() or 0) + 1
+        """Write ``vectors`` as a new generation and make it current (hold the lock).
+
+        Every file is synced to disk before ``CURRENT`` moves, so the pointer never
+        names a generation that is not whole.
+
+        Raises:
+            IndexWriteError: the generation could not be written (a full disk, a
+                read-only volume); its partial files are removed and the current
+                generation stays current.
+        """
+        previous = self.current_generation()
+        generation = (previous or 0) + 1
         stem = self.folder / f"gen-{generation}"
-        faiss.write_index(vectors.index, str(stem.with_suffix(".faiss")))
-        with open(stem.with_suffix(".npz"), "wb") as out:
+        partial = self.folder / "CURRENT.partial"
+        written = [stem.with_suffix(".faiss"), stem.with_suffix(".npz"), partial]
+        try:
+            with _SyncedFile(written[0]) as out:
+                writer = faiss.PyCallbackIOWriter(out.write)  # type: ignore[attr-defined]
+                faiss.write_index(vectors.index, writer)
+            meta = io.BytesIO()
             np.savez(
-                out,
+                meta,
                 ids=vectors.ids,
                 tenants=vectors.tenants.astype(str),
                 closed_at=vectors.closed_at,
             )
-        partial = self.folder / "CURRENT.partial"
-        partial.write_text(f"gen-{generation}\n", encoding="utf-8")
-        os.replace(partial, self.pointer)
+            with _SyncedFile(written[1]) as out:
+                out.write(meta.getbuffer())
+            with _SyncedFile(partial) as out:
+                out.write(f"gen-{generation}\n".encode())
+            os.replace(partial, self.pointer)
+        except (OSError, RuntimeError) as exc:
+            for path in written:
+                path.unlink(missing_ok=True)
+            reason = exc.strerror if isinstance(exc, OSError) else None
+            raise IndexWriteError(
+                getattr(exc, "errno", None) or errno.EIO,
+                f"index generation {generation} was not saved in {self.folder} "
+                f"({reason or exc}); generation {previous} stays current",
+            ) from exc
         vectors.generation = generation
+        _sync_folder(self.folder)
         self._prune(generation)
 
         return generation

@@ -132,6 +132,12 @@ class XdrClient:
             body = response.json()
         except (ValueError, RecursionError):
             body = None
+        if response.status_code == 200 and not isinstance(body, dict):
+            # Not JSON (truncated, not UTF-8, too deep) or not an object: the same
+            # shape fault as a reply that fails its model, not an XDR error reply.
+            raise XdrBadReply(
+                f"Cortex XDR answered {call} with a body that is not a JSON object"
+            )
         if response.status_code != 200 or not isinstance(body, dict):
             raise error_for(response.status_code, body)
         if "reply" not in body:

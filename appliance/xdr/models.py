@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 T = TypeVar("T")
 
@@ -214,6 +214,25 @@ class XqlResults(XdrModel):
     query_cost: dict[str, Any] | None = None
     remaining_quota: float | None = None
     results: dict[str, Any] | None = None
+
+    @field_validator("results")
+    @classmethod
+    def _rows_are_objects(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Refuse rows that are not a list of objects, or a stream id not text.
+
+        ``rows`` and ``stream_id`` read them, so a reply of another shape is a bad
+        reply here rather than a TypeError in the caller.
+        """
+        data = (value or {}).get("data")
+        if data is not None and not (
+            isinstance(data, list) and all(isinstance(row, dict) for row in data)
+        ):
+            raise ValueError("results.data must be a list of objects")
+        stream_id = (value or {}).get("stream_id")
+        if stream_id is not None and not isinstance(stream_id, str):
+            raise ValueError("results.stream_id must be a string")
+
+        return value
 
     @property
     def rows(self) -> list[dict[str, Any]]:
