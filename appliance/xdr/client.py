@@ -9,6 +9,7 @@ Keys, request bodies and replies are never logged.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -38,6 +39,11 @@ API_PREFIX = "/public_api/v1/"
 
 _shared: dict[tuple[object, ...], XdrClient] = {}
 _shared_lock = threading.Lock()
+
+
+def _refuse_constant(name: str) -> Any:
+    """Refuse the non-standard JSON constants Python's parser would accept."""
+    raise ValueError(f"{name} is not valid JSON")
 
 
 class XdrClient:
@@ -129,7 +135,9 @@ class XdrClient:
                 f"connection to Cortex XDR failed during {call}"
             ) from exc
         try:
-            body = response.json()
+            # NaN and Infinity are not JSON: XDR never sends them, and PostgreSQL's
+            # JSON columns would refuse the stored snapshot on every retry.
+            body = json.loads(response.content, parse_constant=_refuse_constant)
         except (ValueError, RecursionError):
             body = None
         if response.status_code == 200 and not isinstance(body, dict):

@@ -470,6 +470,21 @@ def test_a_200_that_is_not_a_json_object_is_a_bad_reply(
         CALLS[call][1](client)
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_non_json_constant_deep_in_a_reply_is_a_bad_reply(
+    replay: tuple[XdrClient, Replay], constant: str
+) -> None:
+    # Python's parser takes these; PostgreSQL's JSON columns would refuse the stored
+    # snapshot on every retry of the ingest job.
+    client, answer = replay
+    base, ask = CALLS["get_incident_extra_data"]
+    body = encode({"reply": base}, ascii_only=True).decode()
+    answer.body = body.replace("{", '{"x_extra": ' + constant + ", ", 2).encode()
+
+    with pytest.raises(XdrBadReply):
+        ask(client)
+
+
 @pytest.mark.parametrize(
     "results",
     [
