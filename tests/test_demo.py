@@ -1,18 +1,13 @@
 """The demo runs the real web service and worker processes end to end."""
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.fakes.processes import free_port
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_demo_serves_and_processes_a_job_end_to_end(tmp_path):
@@ -25,7 +20,7 @@ def test_demo_serves_and_processes_a_job_end_to_end(tmp_path):
     appliance = Path(sys.executable).with_name("appliance")
 
     result = subprocess.run(
-        [str(appliance), "demo", "--once", "--bind", f"127.0.0.1:{_free_port()}"],
+        [str(appliance), "demo", "--once", "--bind", f"127.0.0.1:{free_port()}"],
         env=env,
         cwd=REPO,
         capture_output=True,

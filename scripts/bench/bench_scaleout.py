@@ -26,7 +26,6 @@ import json
 import multiprocessing
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -38,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import httpx  # noqa: E402
+from bench_webhook import free_port, post_webhook  # noqa: E402
 from harness import Bench, percentiles  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
@@ -45,18 +45,11 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from appliance.db import migrate  # noqa: E402
 from appliance.db.engine import Database  # noqa: E402
 from appliance.db.tables import Job, JobState, WorkerHeartbeat  # noqa: E402
-from appliance.intake.signature import sign  # noqa: E402
 from appliance.jobs import queue  # noqa: E402
 from appliance.xdr.ingest import INGEST_KIND  # noqa: E402
 
 SECRET = "bench-scaleout-secret"
 MODEL_KIND = "bench.model_call"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _fresh_database(server: str) -> tuple[str, str]:
@@ -96,26 +89,9 @@ def _send_webhooks(bases: list[str], seconds: float, threads: int, out: str) -> 
         while time.perf_counter() < stop_at:
             with lock:
                 n = next(counter)
-            body = json.dumps(
-                {"incident_id": str(n + 1), "modification_time": 1_700_000_000_000 + n}
-            ).encode()
-            stamp = str(int(time.time()))
-            sent = time.perf_counter()
-            try:
-                response = clients[n % len(clients)].post(
-                    "/api/v1/webhooks/xdr",
-                    content=body,
-                    headers={
-                        "Content-Type": "application/json",
-                        "X-Appliance-Timestamp": stamp,
-                        "X-Appliance-Signature": sign(SECRET, stamp, body),
-                    },
-                )
-                status = str(response.status_code)
-                job_id = response.json().get("job_id") if status == "202" else None
-            except httpx.HTTPError as exc:
-                status, job_id = type(exc).__name__, None
-            elapsed = time.perf_counter() - sent
+            status, job_id, elapsed = post_webhook(
+                clients[n % len(clients)], SECRET, n, str(n + 1)
+            )
             with lock:
                 if job_id is None:
                     errors[status] = errors.get(status, 0) + 1
@@ -178,7 +154,7 @@ def _run(server: str, apis: int, workers: int, args: argparse.Namespace) -> dict
         "PYTHONPATH": str(HERE),
     }
     exe = str(Path(sys.executable).with_name("appliance"))
-    bases = [f"http://127.0.0.1:{_free_port()}" for _ in range(apis)]
+    bases = [f"http://127.0.0.1:{free_port()}" for _ in range(apis)]
     processes = [
         subprocess.Popen(
             [exe, "serve", "--bind", base.removeprefix("http://")],

@@ -40,10 +40,38 @@ SECRET = "bench-webhook-secret"
 VENV_BIN = Path(sys.executable).parent
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """Return a loopback port nothing listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def post_webhook(
+    client: httpx.Client, secret: str, n: int, incident_id: str
+) -> tuple[str, int | None, float]:
+    """Send one signed webhook; return the status, the job id if accepted, seconds."""
+    body = json.dumps(
+        {"incident_id": incident_id, "modification_time": 1_700_000_000_000 + n}
+    ).encode()
+    stamp = str(int(time.time()))
+    sent = time.perf_counter()
+    try:
+        response = client.post(
+            "/api/v1/webhooks/xdr",
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Appliance-Timestamp": stamp,
+                "X-Appliance-Signature": sign(secret, stamp, body),
+            },
+        )
+        status = str(response.status_code)
+        job_id = response.json().get("job_id") if status == "202" else None
+    except httpx.HTTPError as exc:
+        status, job_id = type(exc).__name__, None
+
+    return status, job_id, time.perf_counter() - sent
 
 
 def _send_step(
@@ -62,27 +90,7 @@ def _send_step(
     def one(n: int) -> None:
         due = start + n / rate
         time.sleep(max(0.0, due - time.perf_counter()))
-        incident_id = str(first_id + n)
-        body = json.dumps(
-            {"incident_id": incident_id, "modification_time": 1_700_000_000_000 + n}
-        ).encode()
-        stamp = str(int(time.time()))
-        sent = time.perf_counter()
-        try:
-            response = client.post(
-                "/api/v1/webhooks/xdr",
-                content=body,
-                headers={
-                    "Content-Type": "application/json",
-                    "X-Appliance-Timestamp": stamp,
-                    "X-Appliance-Signature": sign(SECRET, stamp, body),
-                },
-            )
-            status = str(response.status_code)
-            job_id = response.json().get("job_id") if status == "202" else None
-        except httpx.HTTPError as exc:
-            status, job_id = type(exc).__name__, None
-        elapsed = time.perf_counter() - sent
+        status, job_id, elapsed = post_webhook(client, SECRET, n, str(first_id + n))
         with lock:
             if job_id is not None:
                 accepted.append(int(job_id))
@@ -128,7 +136,7 @@ def main() -> None:
     rates = [float(r) for r in args.rates.split(",")]
 
     data_dir = tempfile.mkdtemp(prefix="bench-webhook-")
-    port = _free_port()
+    port = free_port()
     env = dict(
         os.environ,
         APPLIANCE_DATA_DIR=data_dir,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tarfile
 import time
@@ -13,14 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.conftest import REPO
+from tests.fakes.processes import free_port
 
 SMOLLM2_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _isolated_env(**extra: str) -> dict[str, str]:
@@ -104,7 +98,7 @@ def test_bundle_installs_offline_and_runs_the_demo(tmp_path: Path) -> None:
     assert first == again
     assert first.startswith("database at ") and "0001_core" not in first
     demo = _run(
-        [appliance, "demo", "--once", "--bind", f"127.0.0.1:{_free_port()}"],
+        [appliance, "demo", "--once", "--bind", f"127.0.0.1:{free_port()}"],
         dict(env, APPLIANCE_LLM_MODEL="smollm2-135m-instruct"),
         timeout=240,
     )

@@ -4,7 +4,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from appliance.db.tables import AuditEvent, Job, JobState, WorkerHeartbeat
 from appliance.governance import audit
 from appliance.jobs import queue
 from appliance.jobs.worker import Worker
+from tests.fakes.processes import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGINS = ["tests.fakes.jobs"]
@@ -40,12 +40,7 @@ def _effects(db) -> int:
 
 
 def _wait(predicate, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+    wait_until(predicate, timeout)
 
 
 def test_worker_runs_the_selftest_and_reports_liveness(db, settings):

@@ -18,7 +18,6 @@ import errno
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from appliance.jobs import queue
 from appliance.jobs.worker import Worker
 from appliance.retrieval.embedder import DIMENSION
 from appliance.retrieval.index import IndexStore, IndexWriteError, VectorIndex
+from tests.fakes.processes import free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGINS = ["tests.fakes.jobs"]
@@ -52,12 +52,7 @@ PAD = "x" * 2000  # makes a job row big enough to fill a small disk quickly
 
 
 def _wait(predicate: Callable[[], bool], timeout: float = 45.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+    wait_until(predicate, timeout)
 
 
 def _enqueue(db: Database, kind: str, payload: dict[str, Any] | None = None) -> int:
@@ -428,12 +423,6 @@ class ThrowawayPostgres:
         subprocess.run(command, check=True, capture_output=True, timeout=60)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
     """Start a PostgreSQL server on a free port; stop and remove it afterwards."""
@@ -444,7 +433,7 @@ def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
     data = Path("/tmp") / f"appliance-fault-pg-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
-        "APPLIANCE_TEST_PGPORT": str(_free_port()),
+        "APPLIANCE_TEST_PGPORT": str(free_port()),
         "APPLIANCE_TEST_PGDATA": str(data),
     }
     started = subprocess.run(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,16 +10,11 @@ from pathlib import Path
 
 from appliance.xdr.client import XdrClient
 from appliance.xdr.errors import XdrTransportError
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.fakes.processes import free_port
 
 
 def test_xdr_sandbox_command_serves_the_samples(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
     env.update(
         APPLIANCE_DATA_DIR=str(tmp_path),
