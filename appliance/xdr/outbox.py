@@ -17,7 +17,8 @@ import random
 import time
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
 
 from appliance.config import Settings
 from appliance.db.base import utcnow
@@ -103,6 +104,20 @@ def _details(entry: OutboxEntry, **more: object) -> dict[str, object]:
     }
 
 
+def _held(
+    session: Session, entry_id: int, owner: str, *also: ColumnElement[bool]
+) -> OutboxEntry | None:
+    """Return the row while ``owner`` holds it for sending, under ``also`` too."""
+    return session.scalar(
+        select(OutboxEntry).where(
+            OutboxEntry.id == entry_id,
+            OutboxEntry.lease_owner == owner,
+            OutboxEntry.state == OutboxState.SENDING,
+            *also,
+        )
+    )
+
+
 def send_one(
     db: Database, client: XdrClient, settings: Settings, entry_id: int, owner: str
 ) -> bool:
@@ -113,14 +128,7 @@ def send_one(
     """
     renewed = utcnow() + dt.timedelta(seconds=lease_seconds(settings))
     with db.session() as session:
-        entry = session.scalar(
-            select(OutboxEntry).where(
-                OutboxEntry.id == entry_id,
-                OutboxEntry.lease_owner == owner,
-                OutboxEntry.state == OutboxState.SENDING,
-                OutboxEntry.lease_expires_at > utcnow(),
-            )
-        )
+        entry = _held(session, entry_id, owner, OutboxEntry.lease_expires_at > utcnow())
         if entry is None:
             return False
         entry.lease_expires_at = renewed
@@ -135,13 +143,7 @@ def send_one(
         acknowledged, error = False, exc
 
     with db.session() as session:
-        entry = session.scalar(
-            select(OutboxEntry).where(
-                OutboxEntry.id == entry_id,
-                OutboxEntry.lease_owner == owner,
-                OutboxEntry.state == OutboxState.SENDING,
-            )
-        )
+        entry = _held(session, entry_id, owner)
         if entry is None:
             logger.warning("write-back lease lost", extra={"outbox_id": entry_id})
             return False
