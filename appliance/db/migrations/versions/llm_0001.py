@@ -21,7 +21,9 @@ def upgrade() -> None:
     op.create_table(
         "model_call",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("started_at", appliance.db.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "started_at", appliance.db.base.UtcDateTime(timezone=True), nullable=False
+        ),
         sa.Column("backend", sa.String(length=32), nullable=False),
         sa.Column("model_name", sa.String(length=200), nullable=False),
         sa.Column("model_sha256", sa.String(length=64), nullable=False),
@@ -39,8 +41,12 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("output", sa.Text(), nullable=True),
         sa.Column("correlation_id", sa.String(length=64), nullable=True),
-        sa.Column("created_at", appliance.db.base.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", appliance.db.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "created_at", appliance.db.base.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", appliance.db.base.UtcDateTime(timezone=True), nullable=False
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_model_call")),
     )
     with op.batch_alter_table("model_call", schema=None) as batch_op:
@@ -56,9 +62,15 @@ def upgrade() -> None:
         sa.Column("requested_by", sa.String(length=200), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("detail", sa.Text(), nullable=True),
-        sa.Column("finished_at", appliance.db.base.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", appliance.db.base.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", appliance.db.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "finished_at", appliance.db.base.UtcDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "created_at", appliance.db.base.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", appliance.db.base.UtcDateTime(timezone=True), nullable=False
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_model_activation")),
     )
 
