@@ -6,6 +6,12 @@ window before anything runs. Consecutive calls that share a prefix (the fixed sy
 prompt of a task) reuse the key/value cache of that prefix instead of evaluating it
 again. A stopping callback enforces the per-call deadline and :meth:`cancel`; a call
 stuck inside llama.cpp, where that callback never runs, is abandoned at the deadline.
+
+Each call runs on a short-lived thread of its own. llama.cpp parallelises every token
+with OpenMP, which keeps a pool of worker threads per calling thread and cuts its
+spin-waits short once its threads outnumber the CPUs: a graph run from a long-lived
+thread (the main one, say) leaves a pool behind that slows every later call by about a
+quarter. So nothing in the appliance touches the ``Llama`` object outside ``_watched``.
 """
 
 from __future__ import annotations

@@ -5,15 +5,24 @@ prompt-processing and generation tokens a second (overhead of the appliance's
 backend, target <= 5 %) and the time to first token of a second call that shares the
 system prompt, with and without prefix (KV) reuse.
 
+The bare library runs in a process of its own, on that process's main thread, as a
+script would call it. Both sides in one process would skew the figures: llama.cpp
+parallelises each token with OpenMP, which keeps a pool of worker threads per calling
+thread and cuts its spin-waits short once more of them exist than CPUs. A bare call
+on the main thread leaves its pool alive, and each backend call (on a thread of its
+own) then ran a quarter slower (measured on 2 cores: 21 against 28 tokens a second).
+
     .venv/bin/python scripts/bench/bench_llm.py [--model NAME] [--repeats N]
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
 import sys
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +50,7 @@ USER = (
     "parent process WINWORD.EXE; network connection to IP_1 port 443; technique "
     "T1059.001. Second alert 'Credential dumping' on HOST_1 one minute later."
 )
+N_CTX = 2048
 
 
 def bare_run(
@@ -77,6 +87,23 @@ def bare_run(
         "ttft": first[0] - start,
         "duration": end - start,
     }
+
+
+def bare_process(conn: Connection, path: str, n_ctx: int, threads: int) -> None:
+    """Serve bare runs in a process of its own: (tokens, max tokens) in, timings out."""
+    from llama_cpp import Llama
+
+    llm = Llama(
+        model_path=path,
+        n_ctx=n_ctx,
+        n_threads=threads,
+        n_threads_batch=threads,
+        verbose=False,
+    )
+    while (request := conn.recv()) is not None:
+        tokens, max_tokens = request
+        conn.send(bare_run(llm, tokens, max_tokens, reset=True))
+    llm.close()
 
 
 def appliance_run(
@@ -127,7 +154,7 @@ def main() -> None:
     bench = Bench("llm")
     bench.record("model", manifest.name)
 
-    fresh = LlamaCppBackend(settings, n_ctx=2048, prefix_reuse=False)
+    fresh = LlamaCppBackend(settings, n_ctx=N_CTX, prefix_reuse=False)
     fresh.load(manifest)
     bench.record("threads", fresh.threads)
     messages = [
@@ -135,14 +162,28 @@ def main() -> None:
         {"role": "user", "content": USER},
     ]
     tokens = fresh.tokenize_prompt(messages)
-    llm = fresh._llm
 
-    appliance_run(fresh, USER, 2)  # warm-up
+    ours_end, bare_end = multiprocessing.get_context("spawn").Pipe()
+    bare_llm = multiprocessing.get_context("spawn").Process(
+        target=bare_process,
+        args=(bare_end, str(manifest.resolve_path(settings)), N_CTX, fresh.threads),
+    )
+    bare_llm.start()
+
+    def bare_call(max_tokens: int) -> dict[str, float]:
+        ours_end.send((tokens, max_tokens))
+        result: dict[str, float] = ours_end.recv()
+        return result
+
+    appliance_run(fresh, USER, 2)  # warm-up, both sides
+    bare_call(2)
     ours, bare = [], []
     for _ in range(args.repeats):
         # Interleaved, so drift in machine load hits both sides alike.
         ours.append(appliance_run(fresh, USER, args.max_tokens))
-        bare.append(bare_run(llm, tokens, args.max_tokens, reset=True))
+        bare.append(bare_call(args.max_tokens))
+    ours_end.send(None)
+    bare_llm.join()
     ours_rates, bare_rates = rates(ours), rates(bare)
     bench.record("appliance_backend", ours_rates)
     bench.record("bare_llama_cpp", bare_rates)
@@ -161,7 +202,7 @@ def main() -> None:
         appliance_run(fresh, second_user, 1)["ttft"] for _ in range(args.repeats)
     ]
     fresh.unload()
-    reuse = LlamaCppBackend(settings, n_ctx=2048, prefix_reuse=True)
+    reuse = LlamaCppBackend(settings, n_ctx=N_CTX, prefix_reuse=True)
     reuse.load(manifest)
     with_reuse, cached = [], []
     for n in range(args.repeats):
