@@ -11,7 +11,7 @@ Each call runs on a short-lived thread of its own. llama.cpp parallelises every 
 with OpenMP, which keeps a pool of worker threads per calling thread and cuts its
 spin-waits short once its threads outnumber the CPUs: a graph run from a long-lived
 thread (the main one, say) leaves a pool behind that slows every later call by about a
-quarter. So nothing in the appliance touches the ``Llama`` object outside ``_watched``.
+quarter. So nothing in the appliance runs the model outside ``_watched``.
 """
 
 from __future__ import annotations
