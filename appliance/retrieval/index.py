@@ -7,7 +7,11 @@ half-written file. Writers take a file lock; old generations are removed after a
 later save, once readers had time to move on.
 
 Small sets use an exact inner-product index; above ``ann_threshold`` vectors an HNSW
-graph (the threshold comes from ``scripts/bench/bench_retrieval.py``).
+graph. Both figures come from ``scripts/bench/bench_retrieval.py`` on 2 cores: exact
+search takes about 6 ms a query at 100,000 vectors, hence the 50,000 default threshold;
+at 1,000,000 vectors a graph built with ``efConstruction`` 40 found at most 0.89 of
+the true top 10 however broad the search, while 160 finds 0.9999 at ``efSearch`` 128
+(p99 0.84 ms), for a build four times as long (11 minutes on 2 cores).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import numpy as np
 from appliance.retrieval.embedder import DIMENSION
 
 HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 40
+HNSW_EF_CONSTRUCTION = 160
 KEEP_GENERATIONS = 2
 
 

@@ -69,7 +69,12 @@ def index_bytes(index: faiss.Index) -> int:
 
 
 def run_size(
-    bench: Bench, n: int, queries_n: int, ef_values: list[int], threads: int
+    bench: Bench,
+    n: int,
+    queries_n: int,
+    ef_values: list[int],
+    threads: int,
+    graph: tuple[int, int],
 ) -> None:
     """Measure the exact and the HNSW index on ``n`` vectors."""
     rng = np.random.default_rng(n)
@@ -91,12 +96,13 @@ def run_size(
     del exact
 
     start = time.perf_counter()
-    hnsw = faiss.IndexHNSWFlat(DIM, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-    hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    m, ef_construction = graph
+    hnsw = faiss.IndexHNSWFlat(DIM, m, faiss.METRIC_INNER_PRODUCT)
+    hnsw.hnsw.efConstruction = ef_construction
     hnsw.add(data)
     result["hnsw_build_s"] = round(time.perf_counter() - start, 3)
     result["hnsw_bytes"] = index_bytes(hnsw) if n <= 100_000 else None
-    result["hnsw_graph_bytes_estimate"] = n * HNSW_M * 2 * 4 + n * DIM * 4
+    result["hnsw_graph_bytes_estimate"] = n * m * 2 * 4 + n * DIM * 4
     for ef in ef_values:
         hnsw.hnsw.efSearch = ef
         _, found = hnsw.search(queries, K)
@@ -114,14 +120,16 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--ef", default="64,128,256")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--m", type=int, default=HNSW_M, help="HNSW links per node")
+    parser.add_argument("--ef-construction", type=int, default=HNSW_EF_CONSTRUCTION)
     args = parser.parse_args()
     faiss.omp_set_num_threads(args.threads)
     bench = Bench("retrieval")
     bench.record(
         "params",
         {
-            "M": HNSW_M,
-            "efConstruction": HNSW_EF_CONSTRUCTION,
+            "M": args.m,
+            "efConstruction": args.ef_construction,
             "threads": args.threads,
             "k": K,
         },
@@ -133,6 +141,7 @@ def main() -> None:
             args.queries,
             [int(e) for e in args.ef.split(",")],
             args.threads,
+            (args.m, args.ef_construction),
         )
     bench.report()
 
