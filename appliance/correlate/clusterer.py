@@ -103,15 +103,20 @@ def cluster_alerts(
 
     sets, links = _link(alerts, settings, benign, waves)
     if embeddings is not None:
-        alone = [
-            i
-            for i in range(len(alerts))
-            if i not in benign and sets.size[sets.find(i)] == 1
-        ]
-        waves = find_variant_waves(alerts, waves, alone, settings.waves, embeddings)
-        for wave in waves:
-            if wave.benign:
-                benign.update(dict.fromkeys(wave.members, "rollout"))
+        # A reworded wave's alerts can be anywhere: alone, linked to their own
+        # follow-ups, or in a wave already (which also shows how dense it is in time).
+        candidates = [i for i in range(len(alerts)) if i not in benign]
+        merged = find_variant_waves(
+            alerts, waves, candidates, settings.waves, embeddings
+        )
+        if merged != waves:
+            # Link again, so that a follow-up wave (the second rule of a phishing
+            # wave, on the same hosts) is judged against the whole merged wave.
+            waves = merged
+            for wave in waves:
+                if wave.benign:
+                    benign.update(dict.fromkeys(wave.members, "rollout"))
+            sets, links = _link(alerts, settings, benign, waves)
     attack_waves = [w for w in waves if not w.benign]
     for wave in attack_waves:
         for i in wave.members[1:]:

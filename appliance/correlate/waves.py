@@ -82,6 +82,31 @@ _GENERIC_WORDS = frozenset(
 )
 
 
+# Words that hedge or report a detection rather than name it. Products wrap one
+# detection in them differently ("Possible X", "X activity detected"), and on a short
+# name they weigh more in an embedding than the subject does: all-MiniLM-L6-v2 puts
+# "Possible Native API" and "Native API activity detected" at 0.57.
+_HEDGES = frozenset(
+    {
+        "suspicious",
+        "possible",
+        "potential",
+        "probable",
+        "likely",
+        "unusual",
+        "anomalous",
+        "abnormal",
+        "activity",
+        "behavior",
+        "behaviour",
+        "detected",
+        "observed",
+        "alert",
+    }
+)
+_WORDS_AND_GAPS = re.compile(r"\w+|\W+")
+
+
 @dataclass(frozen=True)
 class WaveSettings:
     """Thresholds of wave and recurrence detection."""
@@ -244,10 +269,11 @@ def find_variant_waves(
 
     Products and rule versions word one detection differently ("Possible X", "X
     activity detected"), so exact names split a wave or miss it. Attack waves and
-    candidates (alerts nothing else linked) that share a parent process or remote IP
-    within the wave window join when their names mean the same (embeddings at least
-    ``threshold`` alike); a merged group is a wave when it holds a wave or reaches
-    enough hosts. Only names in such places are embedded, all in one call.
+    candidates (in runs that share a parent process or remote IP on enough hosts)
+    that share a parent or IP within the wave window join when their names mean the
+    same (the embeddings of their :func:`detection_subject` at least ``threshold``
+    alike); a merged group is a wave when it holds a wave or reaches enough hosts.
+    Only names in such places are embedded, all in one call.
     """
     units: list[tuple[tuple[int, ...], str]] = [
         (w.members, w.rule) for w in waves if not w.benign
@@ -259,7 +285,7 @@ def find_variant_waves(
     if len(units) < 2:
         return list(waves)
     ordered = sorted({name for _, name in units})
-    vectors = cache.vectors(ordered)
+    vectors = cache.vectors([detection_subject(name) for name in ordered])
     row = {name: k for k, name in enumerate(ordered)}
     parent = list(range(len(units)))
 
@@ -300,6 +326,21 @@ def find_variant_waves(
         merged.append(Wave(tuple(joined), rule, targets, accounts, span, benign))
 
     return merged
+
+
+def detection_subject(name: str) -> str:
+    """Return a rule name without the words that hedge it ("Possible", "detected").
+
+    What is left says what the rule detects; a name made of hedges only is kept whole.
+    """
+    kept = [
+        piece
+        for piece in _WORDS_AND_GAPS.findall(name)
+        if piece.casefold() not in _HEDGES
+    ]
+    subject = " ".join("".join(kept).split())
+
+    return subject or name
 
 
 def _signature(alert: Alert) -> set[tuple[str, str]]:

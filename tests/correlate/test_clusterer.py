@@ -95,6 +95,49 @@ def test_reworded_wave_names_merge_only_with_embeddings() -> None:
     assert len(merged) == 1 and None not in merged
 
 
+def test_a_reworded_wave_keeps_its_follow_up_wave() -> None:
+    # Four wordings of one rule on four hosts each: four exact-name waves. A
+    # follow-up rule fires on one host of each; against any one wording that is one
+    # host in four, against the whole wave all four.
+    wording = ["Possible {}", "{} activity detected", "Suspicious {}", "{} observed"]
+    phish = [
+        xdr_alert(
+            n * 3,
+            name=wording[n % 4].format("Malicious Macro Dropper"),
+            host_name=f"pc-{n}",
+            host_ip=f"10.0.1.{n}",
+            user_name=f"CORP\\user{n}",
+            mitre_tactic_id_and_name=["TA0001 - Initial Access"],
+        )
+        for n in range(16)
+    ]
+    follow_ups = [
+        xdr_alert(
+            n * 3 + 2,
+            name="Scheduled Task Created",
+            host_name=f"pc-{n}",
+            host_ip=f"10.0.1.{n}",
+            user_name=f"CORP\\user{n}",
+        )
+        for n in range(4)
+    ]
+    unrelated = xdr_alert(
+        20, name="Credential Dumping", host_name="pc-99", user_name="CORP\\zed"
+    )
+    raws = sorted(
+        [*phish, *follow_ups, unrelated], key=lambda a: a["detection_timestamp"]
+    )
+
+    without = _labels(raws)
+    labels = _labels(raws, embeddings=EmbeddingCache(MiniLMEncoder()))
+
+    campaign = [*phish, *follow_ups]
+    assert len({without[a["alert_id"]] for a in campaign}) > 1
+    merged = {labels[a["alert_id"]] for a in campaign}
+    assert len(merged) == 1 and None not in merged
+    assert labels[unrelated["alert_id"]] is None
+
+
 def test_development_stream_meets_the_targets() -> None:
     alerts = STREAM.parent / (STREAM.name + "_alerts.jsonl")
     raws = [json.loads(line) for line in alerts.read_text().splitlines()]

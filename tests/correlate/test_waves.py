@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from appliance.correlate.alerts import Alert, normalize_batch
-from appliance.correlate.waves import WaveSettings, find_waves, recurring
+from appliance.correlate.waves import (
+    WaveSettings,
+    detection_subject,
+    find_waves,
+    recurring,
+)
 from tests.fakes.xdr_alerts import xdr_alert
 
 SETTINGS = WaveSettings()
@@ -67,3 +72,14 @@ def test_a_rollout_by_one_service_account_is_benign() -> None:
 
 def test_three_hosts_are_not_yet_a_wave() -> None:
     assert find_waves(_wave(["a", "b", "c"], "OUTLOOK.EXE"), SETTINGS, set()) == []
+
+
+def test_the_subject_of_a_rule_name_drops_its_hedges_only() -> None:
+    assert detection_subject("Possible Native API") == "Native API"
+    assert detection_subject("Native API activity detected") == "Native API"
+    assert (
+        detection_subject("Unusual Process-Injection (LSASS) detected")
+        == "Process-Injection (LSASS)"
+    )
+    # Nothing but hedges: the name is all there is to compare.
+    assert detection_subject("Suspicious Activity") == "Suspicious Activity"
