@@ -16,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PROMPTS=${PROMPTS:-64}
+PROMPT_TOKENS=${PROMPT_TOKENS:-2500}  # about; a triage prompt is about 2,500
 MAX_TOKENS=${MAX_TOKENS:-128}
 PORT=${PORT:-18931}
 OUT=${OUT:-var/gpu_check}
@@ -84,8 +85,8 @@ for _ in $(seq 1 300); do
 done
 
 echo "==> the appliance's vLLM backend: ${PROMPTS} prompts" >&2
-APPLIANCE_VLLM_URL="http://127.0.0.1:${PORT}" .venv/bin/python - \
-    "$PROMPTS" "$MAX_TOKENS" "$OUT/prompts.jsonl" >"$OUT/appliance.json" <<'PY'
+APPLIANCE_VLLM_URL="http://127.0.0.1:${PORT}" .venv/bin/python - "$PROMPTS" \
+    "$PROMPT_TOKENS" "$MAX_TOKENS" "$OUT/prompts.jsonl" >"$OUT/appliance.json" <<'PY'
 import json
 import sys
 import time
@@ -95,16 +96,22 @@ from appliance.llm.manifests import Manifest
 from appliance.llm.vllm_backend import VllmBackend, VllmOptions
 from tests.fakes.scrubbed_prompts import scrubbed_prompt
 
-count, max_tokens, prompts_path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-users = [f"Incident {n}: encoded PowerShell on HOST_{n} by USER_{n}; triage it."
-         for n in range(count)]
+count, prompt_tokens, max_tokens = (int(a) for a in sys.argv[1:4])
+prompts_path = sys.argv[4]
+# Alert lines up to about the asked length (these run at 2.5 characters a token);
+# each prompt differs from its first line, so no two share a cached prefix.
+line = ("Alert {k}: encoded PowerShell command line under WINWORD.EXE on HOST_{n} by "
+        "USER_{n}, connection to IP_{k} port 443, technique T1059.001.\n")
+lines = max(prompt_tokens * 5 // 2 // len(line.format(k=0, n=0)), 1)
+users = [f"Incident {n}: triage it.\n" + "".join(line.format(k=k, n=n)
+         for k in range(lines)) for n in range(count)]
 with open(prompts_path, "w") as out:
     for user in users:
         out.write(json.dumps({"prompt": user}) + "\n")
 # The server is the operator's: the manifest only names what it serves.
 manifest = Manifest(
     name="checked", file="-", format="hf", sha256="0" * 64, quantization="-",
-    context_length=2048, chat_template="tokenizer", licence="-",
+    context_length=8192, chat_template="tokenizer", licence="-",
     recommended_backend="vllm", backends=["vllm"],
 )
 backend = VllmBackend(load_settings())

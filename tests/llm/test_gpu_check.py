@@ -29,6 +29,7 @@ def test_the_gpu_check_runs_every_step_on_the_cpu_build(tmp_path: Path) -> None:
         **os.environ,
         "GPU_CHECK_CPU": "1",
         "PROMPTS": "3",
+        "PROMPT_TOKENS": "200",
         "MAX_TOKENS": "8",
         "PORT": str(free_port()),
         "OUT": str(tmp_path),
