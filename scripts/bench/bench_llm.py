@@ -163,8 +163,9 @@ def main() -> None:
     ]
     tokens = fresh.tokenize_prompt(messages)
 
-    ours_end, bare_end = multiprocessing.get_context("spawn").Pipe()
-    bare_llm = multiprocessing.get_context("spawn").Process(
+    spawn = multiprocessing.get_context("spawn")
+    ours_end, bare_end = spawn.Pipe()
+    bare_llm = spawn.Process(
         target=bare_process,
         args=(bare_end, str(manifest.resolve_path(settings)), N_CTX, fresh.threads),
     )

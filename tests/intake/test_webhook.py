@@ -15,8 +15,8 @@ from appliance import create_app
 from appliance.config import Settings
 from appliance.db.engine import Database
 from appliance.db.tables import Job
-from appliance.intake.signature import sign
 from appliance.xdr.ingest import INGEST_KIND
+from tests.fakes.webhooks import post_signed
 
 SECRET = "webhook-test-secret"
 
@@ -38,27 +38,6 @@ def hook(webhook_app: Flask) -> FlaskClient:
     return webhook_app.test_client()
 
 
-def post(
-    client: FlaskClient,
-    body: object,
-    *,
-    timestamp: int | None = None,
-    secret: str = SECRET,
-    signature: str | None = None,
-) -> object:
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    stamp = str(timestamp if timestamp is not None else int(time.time()))
-    return client.post(
-        "/api/v1/webhooks/xdr",
-        data=raw,
-        content_type="application/json",
-        headers={
-            "X-Appliance-Timestamp": stamp,
-            "X-Appliance-Signature": signature or sign(secret, stamp, raw),
-        },
-    )
-
-
 def jobs(db: Database) -> int:
     with db.read_session() as session:
         return session.scalar(
@@ -69,7 +48,7 @@ def jobs(db: Database) -> int:
 def test_signed_webhook_is_accepted_with_its_job(
     hook: FlaskClient, db: Database
 ) -> None:
-    response = post(hook, {"incident_id": "101", "modification_time": 5})
+    response = post_signed(hook, {"incident_id": "101", "modification_time": 5}, SECRET)
 
     assert response.status_code == 202
     body = response.get_json()
@@ -83,9 +62,10 @@ def test_signed_webhook_is_accepted_with_its_job(
 def test_same_incident_and_modification_time_enqueue_one_job(
     hook: FlaskClient, db: Database
 ) -> None:
-    first = post(hook, {"incident_id": "7", "modification_time": 10})
-    again = post(hook, {"incident": {"incident_id": "7", "modification_time": 10}})
-    changed = post(hook, {"incident_id": 7, "modification_time": 11})
+    first = post_signed(hook, {"incident_id": "7", "modification_time": 10}, SECRET)
+    nested = {"incident": {"incident_id": "7", "modification_time": 10}}
+    again = post_signed(hook, nested, SECRET)
+    changed = post_signed(hook, {"incident_id": 7, "modification_time": 11}, SECRET)
 
     assert first.get_json()["job_id"] == again.get_json()["job_id"]
     assert again.get_json()["created"] is False
@@ -100,11 +80,11 @@ def test_extra_data_reply_shape_is_accepted(hook: FlaskClient) -> None:
     reply = json.loads(path.read_text())["reply"]
     small = {"incident": reply["incident"]}
 
-    assert post(hook, small).status_code == 202
+    assert post_signed(hook, small, SECRET).status_code == 202
 
 
 def test_bad_signature_is_refused(hook: FlaskClient, db: Database) -> None:
-    response = post(hook, {"incident_id": "1"}, secret="wrong")
+    response = post_signed(hook, {"incident_id": "1"}, "wrong")
 
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "unauthorized"
@@ -113,7 +93,7 @@ def test_bad_signature_is_refused(hook: FlaskClient, db: Database) -> None:
 
 def test_stale_timestamp_is_refused_as_replay(hook: FlaskClient) -> None:
     old = int(time.time()) - 301
-    response = post(hook, {"incident_id": "1"}, timestamp=old)
+    response = post_signed(hook, {"incident_id": "1"}, SECRET, timestamp=old)
 
     assert response.status_code == 401
     assert "window" in response.get_json()["error"]["message"]
@@ -126,21 +106,21 @@ def test_missing_headers_are_refused(hook: FlaskClient) -> None:
 
 
 def test_body_over_the_bound_is_refused(hook: FlaskClient, db: Database) -> None:
-    response = post(hook, {"incident_id": "1", "padding": "x" * 4096})
+    response = post_signed(hook, {"incident_id": "1", "padding": "x" * 4096}, SECRET)
 
     assert response.status_code == 413
     assert jobs(db) == 0
 
 
 def test_body_without_an_incident_id_is_invalid(hook: FlaskClient) -> None:
-    response = post(hook, {"something": "else"})
+    response = post_signed(hook, {"something": "else"}, SECRET)
 
     assert response.status_code == 422
     assert response.get_json()["error"]["details"]
 
 
 def test_not_json_is_a_bad_request(hook: FlaskClient) -> None:
-    assert post(hook, b"not json").status_code == 400
+    assert post_signed(hook, b"not json", SECRET).status_code == 400
 
 
 def test_webhooks_are_off_without_a_secret(client: FlaskClient) -> None:

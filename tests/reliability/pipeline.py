@@ -22,13 +22,13 @@ from appliance import create_app
 from appliance.config import Settings
 from appliance.db.engine import Database
 from appliance.db.tables import Job, JobState
-from appliance.intake.signature import sign
 from appliance.jobs.worker import Worker
 from appliance.xdr import outbox
 from appliance.xdr.client import XdrClient, shared_client
 from appliance.xdr.ingest import ANALYZE_KIND, INGEST_KIND
 from appliance.xdr.sandbox import Faults
 from appliance.xdr.tables import OutboxEntry, OutboxState
+from tests.fakes.webhooks import post_signed
 from tests.fakes.xdr_sandbox import RunningSandbox, running_sandbox
 from tests.xdr.test_flow import SECRET, analyze_like_a_task, flow_settings
 
@@ -76,16 +76,7 @@ class Pipeline:
                     "modification_time": incident["modification_time"],
                 }
             ).encode()
-            stamp = str(int(time.time()))
-            response = self.hook.post(
-                "/api/v1/webhooks/xdr",
-                data=raw,
-                content_type="application/json",
-                headers={
-                    "X-Appliance-Timestamp": stamp,
-                    "X-Appliance-Signature": sign(SECRET, stamp, raw),
-                },
-            )
+            response = post_signed(self.hook, raw, SECRET)
             assert response.status_code == 202
             job_ids.append(response.get_json()["job_id"])
         return job_ids

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -35,12 +34,12 @@ from appliance import create_app
 from appliance.api.requests import MAX_JSON_DEPTH
 from appliance.config import Settings
 from appliance.db.engine import Database
-from appliance.intake.signature import sign
 from appliance.xdr import calls
 from appliance.xdr.client import XdrClient
 from appliance.xdr.errors import XdrBadReply
 from appliance.xdr.ratelimit import TenantLimiter
 from tests.conftest import SHARED
+from tests.fakes.webhooks import post_signed
 
 SECRET = "fuzz-webhook-secret"
 FIXTURES = SHARED / "fixtures" / "xdr"
@@ -175,20 +174,6 @@ def hook(settings: Settings, db: Database) -> Iterator[FlaskClient]:
     application.extensions["appliance"].db.dispose()
 
 
-def post_signed(client: FlaskClient, body: bytes) -> Any:
-    """Post ``body`` to the webhook with a valid signature of it."""
-    stamp = str(int(time.time()))
-    return client.post(
-        "/api/v1/webhooks/xdr",
-        data=body,
-        content_type="application/json",
-        headers={
-            "X-Appliance-Timestamp": stamp,
-            "X-Appliance-Signature": sign(SECRET, stamp, body),
-        },
-    )
-
-
 def assert_accepted_or_refused(response: Any) -> None:
     """Check for a 202 with its job, or a 4xx with the one JSON error body."""
     where = (response.status_code, response.get_data()[:300])
@@ -210,7 +195,7 @@ def assert_accepted_or_refused(response: Any) -> None:
 def test_hostile_webhook_body_is_accepted_or_refused_cleanly(
     hook: FlaskClient, body: bytes
 ) -> None:
-    response = post_signed(hook, body)
+    response = post_signed(hook, body, SECRET)
 
     event(f"status {response.status_code}")
     assert_accepted_or_refused(response)
@@ -235,7 +220,7 @@ def test_hostile_webhook_body_is_accepted_or_refused_cleanly(
 def test_known_hostile_webhook_bodies_are_refused(
     hook: FlaskClient, body: bytes
 ) -> None:
-    response = post_signed(hook, body)
+    response = post_signed(hook, body, SECRET)
 
     assert_accepted_or_refused(response)
     assert response.status_code != 202
@@ -244,7 +229,7 @@ def test_known_hostile_webhook_bodies_are_refused(
 def test_right_to_left_marks_outside_the_id_are_accepted(hook: FlaskClient) -> None:
     body = {"incident_id": "101", "event": "\u202eupdated\u200f", "note": "\u2066x"}
 
-    assert post_signed(hook, encode(body, ascii_only=False)).status_code == 202
+    assert post_signed(hook, encode(body, ascii_only=False), SECRET).status_code == 202
 
 
 # --- XDR replies ----------------------------------------------------------------------

@@ -16,7 +16,6 @@ from appliance.db.engine import Database
 from appliance.db.tables import AuditEvent, Job, JobState
 from appliance.governance import audit
 from appliance.governance.gate import WriteBackRequest
-from appliance.intake.signature import sign
 from appliance.jobs.worker import Worker
 from appliance.xdr import duties, outbox
 from appliance.xdr.client import XdrClient
@@ -25,6 +24,7 @@ from appliance.xdr.poller import poll_once
 from appliance.xdr.sandbox import Faults
 from appliance.xdr.tables import OutboxEntry, OutboxState, XdrAlert, XdrIncident
 from appliance.xdr.writeback import AI_LABEL, SOURCE_TAG, queue_write_back
+from tests.fakes.webhooks import post_signed
 from tests.fakes.xdr_sandbox import KEYS, running_sandbox
 
 SECRET = "flow-secret"
@@ -93,16 +93,7 @@ def test_200_incidents_flow_to_exactly_one_comment_each_under_30pct_faults(
             raw = json.dumps(
                 {"incident_id": incident_id, "modification_time": mtime}
             ).encode()
-            stamp = str(int(time.time()))
-            response = hook.post(
-                "/api/v1/webhooks/xdr",
-                data=raw,
-                content_type="application/json",
-                headers={
-                    "X-Appliance-Timestamp": stamp,
-                    "X-Appliance-Signature": sign(SECRET, stamp, raw),
-                },
-            )
+            response = post_signed(hook, raw, SECRET)
             assert response.status_code == 202
         app.extensions["appliance"].db.dispose()
 
